@@ -1,0 +1,7 @@
+"""``python -m tailsse``."""
+
+import sys
+
+from tailsse.cli import main
+
+sys.exit(main())

@@ -1,0 +1,357 @@
+"""Follow one path with ``tail -F`` semantics, and read lines at byte positions.
+
+Nothing here knows about HTTP or watchdog. Every line read is tagged with the byte
+position where it ends in a specific file (inode) plus a checksum of the bytes just
+before that position, so a position stays meaningful across server restarts and can be
+told apart from a different file that reuses the inode or from a truncated file.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+
+CHECK_BYTES = 16
+_ID_RE = re.compile(r"\A([0-9a-f]{1,16})-([0-9]{1,19})-([0-9a-f]{1,8})(-p)?\Z")
+
+
+@dataclass(frozen=True)
+class Position:
+    """A byte offset in one file, as carried in an event id."""
+
+    ino: int
+    offset: int
+    check: int = 0
+
+    def event_id(self, piece: bool = False) -> bytes:
+        """The SSE id: ``<inode hex>-<offset>-<check hex>``, ``-p`` for a cut piece."""
+        return b"%x-%d-%x%s" % (self.ino, self.offset, self.check, b"-p" if piece else b"")
+
+    @classmethod
+    def parse(cls, text: str | None) -> Position | None:
+        """Parse an event id; anything not produced by :meth:`event_id` gives None."""
+        if not text:
+            return None
+        m = _ID_RE.match(text.strip())
+        if not m:
+            return None
+        return cls(int(m.group(1), 16), int(m.group(2)), int(m.group(3), 16))
+
+
+@dataclass
+class Line:
+    """One line (or one piece of an over-long line) read from a file."""
+
+    end: int
+    check: int
+    data: bytes
+    complete: bool = True
+
+
+def check_at(buf: bytes | memoryview, end: int) -> int:
+    """Checksum of the CHECK_BYTES bytes before ``end`` in ``buf`` (fewer at the start)."""
+    return zlib.crc32(buf[max(0, end - CHECK_BYTES) : end])
+
+
+def check_in_file(fd: int, offset: int) -> int:
+    """The checksum that a line ending at ``offset`` in the open file carries."""
+    start = max(0, offset - CHECK_BYTES)
+    return zlib.crc32(os.pread(fd, offset - start, start))
+
+
+def _cut(buf: bytes, start: int, limit: int) -> int:
+    """Where to cut an over-long line so a UTF-8 character is not split."""
+    cut = start + limit
+    back = cut
+    while back > start and back > cut - 3 and (buf[back] & 0xC0) == 0x80:
+        back -= 1
+    return back if back > start else cut
+
+
+def split_lines(
+    buf: bytes, base: int, start: int, max_line: int, final_boundary: bool = False
+) -> tuple[list[Line], int]:
+    """Split ``buf[start:]`` (file offset ``base`` + index) into lines.
+
+    Returns the lines and the index just after the last one. A trailing part with no
+    newline is held back unless it is longer than ``max_line`` (then it is cut into
+    pieces, each no longer than ``max_line``) or ``final_boundary`` says the data ends
+    exactly where an earlier read cut a piece. CR before LF is dropped; invalid UTF-8
+    becomes U+FFFD.
+    """
+    lines: list[Line] = []
+    append = lines.append
+    pos = start
+    size = len(buf)
+    while pos < size:
+        nl = buf.find(b"\n", pos, pos + max_line + 1)
+        if nl >= 0:
+            data = buf[pos:nl]
+            if data.endswith(b"\r"):
+                data = data[:-1]
+            pos = nl + 1
+            append(Line(base + pos, check_at(buf, pos), data))
+        elif size - pos > max_line:
+            cut = _cut(buf, pos, max_line)
+            append(Line(base + cut, check_at(buf, cut), buf[pos:cut], False))
+            pos = cut
+        elif final_boundary:
+            append(Line(base + size, check_at(buf, size), buf[pos:size], False))
+            pos = size
+        else:
+            break
+    if lines and not _valid_utf8(buf, start, pos):
+        for line in lines:
+            line.data = line.data.decode("utf-8", "replace").encode("utf-8")
+    return lines, pos
+
+
+def _valid_utf8(buf: bytes, start: int, end: int) -> bool:
+    try:
+        memoryview(buf)[start:end].tobytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read_lines(
+    fd: int, offset: int, stop: int | None, max_bytes: int, max_line: int
+) -> tuple[list[Line], int]:
+    """Read lines from ``offset`` in an open file, at most ``max_bytes`` of them.
+
+    ``stop`` is a known line boundary (the head) not to read past, or None to read
+    towards end of file and hold back a trailing partial line. Returns the lines and
+    the offset after the last one.
+    """
+    want = max(max_bytes, max_line + 1)
+    final = False
+    if stop is not None:
+        if stop - offset <= want:
+            want = stop - offset
+            final = True
+        if want <= 0:
+            return [], offset
+    pre = min(offset, CHECK_BYTES)
+    buf = os.pread(fd, want + pre, offset - pre)
+    if stop is not None and len(buf) < want + pre:
+        final = False  # the file is shorter than the caller thought
+    lines, end = split_lines(buf, offset - pre, pre, max_line, final)
+    return lines, offset - pre + end
+
+
+def backlog_start(fd: int, end: int, count: int, block: int = 65536) -> int:
+    """The offset where the last ``count`` lines before ``end`` begin.
+
+    Reads backwards from ``end`` block by block, so the cost depends on the size of
+    those lines, not of the file.
+    """
+    if count <= 0 or end <= 0:
+        return end
+    seen = 0
+    pos = end
+    # The byte at end-1 normally closes the last line; it does not start another.
+    skip_last = True
+    while pos > 0:
+        size = min(block, pos)
+        pos -= size
+        buf = os.pread(fd, size, pos)
+        idx = len(buf)
+        if skip_last and buf.endswith(b"\n"):
+            idx -= 1
+        skip_last = False
+        while True:
+            idx = buf.rfind(b"\n", 0, idx)
+            if idx < 0:
+                break
+            seen += 1
+            if seen == count:
+                return pos + idx + 1
+    return 0
+
+
+@dataclass(eq=False)
+class Segment:
+    """One open file (one inode) of a followed path."""
+
+    fd: int
+    dev: int
+    ino: int
+    end: int | None = None  # final size once the path has moved on to another file
+    successor: Segment | None = None
+    readers: int = 0
+    retained: bool = True  # kept open by the follower (current, or recently rotated away)
+    closed: bool = False
+
+    def release(self) -> None:
+        """Close once neither the follower nor any reader needs the file."""
+        if not self.retained and self.readers == 0:
+            self.close()
+
+    def close(self) -> None:
+        """Close the file descriptor (once)."""
+        if not self.closed:
+            self.closed = True
+            os.close(self.fd)
+
+
+@dataclass
+class Change:
+    """Something that happened to the followed path."""
+
+    kind: str  # appeared, missing, rotated, truncated, unreadable
+    segment: Segment | None
+    detail: str = ""
+
+
+@dataclass
+class Batch:
+    """Lines read from one segment, starting at ``start``."""
+
+    segment: Segment
+    start: int
+    lines: list[Line] = field(default_factory=list)
+
+
+def open_segment(path: str) -> Segment:
+    """Open a regular file (or FIFO-free special file) for reading, non-blocking."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return Segment(fd, st.st_dev, st.st_ino)
+
+
+class Follower:
+    """Follows one path like ``tail -F``: reopen on rotation, restart on truncation."""
+
+    KEEP_RETIRED = 3  # rotated-away files kept open for viewers still reading them
+
+    def __init__(self, path: str, max_line: int, chunk: int = 256 * 1024) -> None:
+        self.path = path
+        self.retired: deque[Segment] = deque()
+        self.max_line = max_line
+        self.chunk = chunk
+        self.segment: Segment | None = None
+        self.pos = 0
+        self.state = "missing"
+        self.error = ""
+        self._retired: Segment | None = None
+
+    def start(self) -> None:
+        """Open the file if it exists and position at the end of its last full line."""
+        try:
+            seg = open_segment(self.path)
+        except FileNotFoundError:
+            self.state = "missing"
+            return
+        except OSError as exc:
+            self.state, self.error = "unreadable", exc.strerror or str(exc)
+            return
+        self.segment = seg
+        self.state = "following"
+        size = os.fstat(seg.fd).st_size
+        # Start at the beginning of a trailing partial line so it is sent when finished.
+        self.pos = backlog_start(seg.fd, size, 1) if size and not self._ends_line(seg, size) else size
+
+    @staticmethod
+    def _ends_line(seg: Segment, size: int) -> bool:
+        return os.pread(seg.fd, 1, size - 1) == b"\n"
+
+    def close(self) -> None:
+        """Stop following; files close as soon as no reader needs them."""
+        for seg in [*self.retired, self.segment]:
+            if seg is not None:
+                seg.retained = False
+                seg.release()
+        self.retired.clear()
+        self.segment = None
+
+    def poll(self, budget: int) -> tuple[list[Batch | Change], bool]:
+        """Stat the path and read new lines, up to about ``budget`` bytes.
+
+        Returns what happened, in order, and whether more data is waiting.
+        """
+        out: list[Batch | Change] = []
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            st = None
+            self.error = exc.strerror or str(exc)
+        seg = self.segment
+        if seg is not None and (st is None or (st.st_dev, st.st_ino) != (seg.dev, seg.ino)):
+            # The path moved on: finish the old file first, then switch.
+            more = self._read(out, budget)
+            if more:
+                return out, True
+            self._retire(seg)
+            seg = None
+            if st is None:
+                self.state = "missing"
+                out.append(Change("missing", None))
+                return out, False
+        if seg is None:
+            if st is None:
+                return out, False
+            old = self._retired
+            try:
+                seg = open_segment(self.path)
+            except FileNotFoundError:
+                return out, False
+            except OSError as exc:
+                if self.state != "unreadable":
+                    self.state, self.error = "unreadable", exc.strerror or str(exc)
+                    out.append(Change("unreadable", None, self.error))
+                return out, False
+            kind = "appeared" if self.state != "following" else "rotated"
+            if old is not None:
+                old.successor = seg
+            self._retired = None
+            self.segment, self.pos = seg, 0
+            self.state, self.error = "following", ""
+            out.append(Change(kind, seg))
+        elif st.st_size < self.pos:
+            self.pos = 0
+            out.append(Change("truncated", seg))
+        more = self._read(out, budget)
+        return out, more
+
+    def _retire(self, seg: Segment) -> None:
+        seg.end = self.pos
+        self.retired.append(seg)
+        while len(self.retired) > self.KEEP_RETIRED:
+            old = self.retired.popleft()
+            old.retained = False
+            old.release()
+        self.segment = None
+        self._retired = seg
+
+    def _read(self, out: list[Batch | Change], budget: int) -> bool:
+        seg = self.segment
+        assert seg is not None
+        done = 0
+        while done < budget:
+            start = self.pos
+            try:
+                lines, end = read_lines(seg.fd, start, None, self.chunk, self.max_line)
+            except OSError as exc:
+                self.error = exc.strerror or str(exc)
+                return False
+            if not lines:
+                return False
+            out.append(Batch(seg, start, lines))
+            done += end - start
+            self.pos = end
+        return True

@@ -1,0 +1,173 @@
+"""Thin request handlers: the event stream, viewer pages, the file list and health."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import os
+from collections.abc import Awaitable
+from typing import Any
+
+from tornado import iostream
+from tornado.web import HTTPError, RequestHandler
+
+from tailsse.config import Config
+from tailsse.hub import Channel, Hub, Subscriber
+
+
+class BaseHandler(RequestHandler):
+    """Plain-text errors; collaborators come from the route table."""
+
+    def initialize(self, hub: Hub, config: Config, **kwargs: Any) -> None:
+        self.hub = hub
+        self.config = config
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        reason = self._reason
+        exc = kwargs.get("exc_info", (None, None))[1]
+        if isinstance(exc, HTTPError) and exc.log_message and status_code < 500:
+            reason = exc.log_message
+        self.finish(f"{status_code} {reason}\n")
+
+    def channel(self, name: str) -> Channel:
+        """The channel for a name, or 404."""
+        channel = self.hub.channels.get(name)
+        if channel is None:
+            raise HTTPError(404, "no such file")
+        return channel
+
+
+class NotFoundHandler(BaseHandler):
+    """Anything that is not a route."""
+
+    def prepare(self) -> None:
+        raise HTTPError(404, "not found")
+
+
+class ResponseTransport:
+    """Writes event-stream bytes straight to the connection, as HTTP chunks.
+
+    Going below RequestHandler.write/flush gives one accurate future per write and
+    costs one call per viewer per batch.
+    """
+
+    __slots__ = ("chunked", "handler", "stream")
+
+    def __init__(self, handler: EventsHandler) -> None:
+        conn = handler.request.connection
+        self.handler = handler
+        self.stream: iostream.IOStream = conn.stream  # type: ignore[union-attr]
+        default = handler.request.version == "HTTP/1.1"
+        self.chunked: bool = getattr(conn, "_chunking_output", default)
+
+    def send(self, data: bytes) -> Awaitable[None] | None:
+        if self.stream.closed():
+            return None
+        if self.chunked and data:
+            data = b"%x\r\n%s\r\n" % (len(data), data)
+        try:
+            return self.stream.write(data)
+        except iostream.StreamClosedError:
+            return None
+
+    def buffered(self) -> int:
+        return getattr(self.stream, "_write_buffer_size", 0)
+
+    def closed(self) -> bool:
+        return self.stream.closed()
+
+    def close(self) -> None:
+        self.handler.end_stream()
+
+
+class EventsHandler(BaseHandler):
+    """``GET /events/{name}``: the file's lines as Server-Sent Events."""
+
+    _done: asyncio.Future[None] | None = None
+    _sub: Subscriber | None = None
+
+    async def get(self, name: str) -> None:
+        channel = self.channel(name)
+        backlog = self._backlog()
+        self.hub.start()
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+        self._done = asyncio.get_running_loop().create_future()
+        self.flush()
+        last_id = self.request.headers.get("Last-Event-ID")
+        self._sub = channel.subscribe(ResponseTransport(self), last_id, backlog)
+        await self._done
+
+    def _backlog(self) -> int:
+        raw = self.get_query_argument("lines", None)
+        if raw is None:
+            return self.config.lines
+        if not raw.isdigit() or int(raw) > self.config.max_backlog:
+            raise HTTPError(400, f"lines must be a whole number from 0 to {self.config.max_backlog}")
+        return int(raw)
+
+    def end_stream(self) -> None:
+        """Finish the response (server shutdown)."""
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)
+
+    def on_connection_close(self) -> None:
+        if self._sub is not None:
+            self._sub.channel.unsubscribe(self._sub)
+            self._sub = None
+        self.end_stream()
+
+    def on_finish(self) -> None:
+        if self._sub is not None:
+            self._sub.channel.unsubscribe(self._sub)
+            self._sub = None
+
+
+class FilesHandler(BaseHandler):
+    """``GET /api/files``: every followed file with its size and state."""
+
+    def get(self) -> None:
+        files = []
+        for channel in self.hub.channels.values():
+            try:
+                st = os.stat(channel.path)
+                size, exists = st.st_size, True
+            except OSError:
+                size, exists = None, False
+            state = channel.follower.state if self.hub.started else ("following" if exists else "missing")
+            files.append({"name": channel.name, "size": size, "exists": exists, "state": state})
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(json.dumps({"files": files}))
+
+
+class HealthHandler(BaseHandler):
+    """``GET /healthz``: 200 while the server runs."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        body = {"status": "ok", "files": len(self.hub.channels), "streams": self.hub.subscriber_count()}
+        self.finish(json.dumps(body))
+
+
+class PageHandler(BaseHandler):
+    """The viewer page, with the base path and the file it shows filled in."""
+
+    def initialize(self, hub: Hub, config: Config, template: str, **kwargs: Any) -> None:
+        super().initialize(hub, config)
+        self.template = template
+
+    def get(self, name: str | None = None) -> None:
+        if name is not None:
+            self.channel(name)
+        with open(self.template, encoding="utf-8") as f:
+            page = f.read()
+        page = page.replace("{{base}}", html.escape(self.config.base_path, quote=True))
+        page = page.replace("{{file}}", html.escape(name or "", quote=True))
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(page)

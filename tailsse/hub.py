@@ -1,0 +1,338 @@
+"""Per-file channels: one follower, shared encoding, head and catch-up subscribers.
+
+A subscriber is either *at the head* of its file (it receives each batch of new lines,
+read and encoded once for everyone) or *catching up* (it reads from the file at its own
+position, at the pace its connection drains, then joins the head). A head subscriber
+whose connection stops draining is moved back to catching up, so the server never
+holds more than a bounded amount of unsent data for anyone: the file is the buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Awaitable
+from typing import Protocol
+
+from tornado.ioloop import IOLoop, PeriodicCallback
+
+from tailsse import sse
+from tailsse.config import Config
+from tailsse.follow import (
+    Batch,
+    Change,
+    Follower,
+    Line,
+    Position,
+    Segment,
+    backlog_start,
+    check_in_file,
+    read_lines,
+)
+from tailsse.watch import Watcher
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    "appeared": "the file appeared; following it from its first byte",
+    "missing": "the file is missing; waiting for it to appear",
+    "rotated": "the file was replaced (rotated); following the new file from its first byte",
+    "truncated": "the file was truncated; following it again from its first byte",
+    "unreadable": "the file cannot be read",
+    "lost": "the position to resume from is no longer in the file; starting from the first byte",
+}
+
+
+class Transport(Protocol):
+    """What a subscriber writes to (an HTTP response, in practice)."""
+
+    def send(self, data: bytes) -> Awaitable[None] | None: ...
+
+    def buffered(self) -> int: ...
+
+    def closed(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class Subscriber:
+    """One open event stream."""
+
+    __slots__ = ("active", "channel", "last_write", "offset", "segment", "task", "transport")
+
+    def __init__(self, transport: Transport, channel: Channel) -> None:
+        self.transport = transport
+        self.channel = channel
+        self.segment: Segment | None = None
+        self.offset = 0
+        self.last_write = time.monotonic()
+        self.task: asyncio.Task[None] | None = None
+        self.active = True
+
+    def send(self, data: bytes) -> Awaitable[None] | None:
+        """Write data now; returns what to await for it to reach the socket."""
+        self.last_write = time.monotonic()
+        return self.transport.send(data)
+
+
+def encode_lines(segment: Segment, lines: list[Line]) -> bytes:
+    """Encode lines of one file as SSE message events, each with its position id."""
+    ino = segment.ino
+    line_event = sse.line_event
+    return b"".join(
+        [
+            line_event(line.data, Position(ino, line.end, line.check).event_id(not line.complete))
+            for line in lines
+        ]
+    )
+
+
+def encode_change(name: str, kind: str, segment: Segment | None, detail: str = "") -> bytes:
+    """Encode something that happened to a file as an event named after it."""
+    body = {"file": name, "message": MESSAGES[kind]}
+    if detail:
+        body["detail"] = detail
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    event_id = Position(segment.ino, 0, 0).event_id() if segment is not None else None
+    return sse.event(data, id=event_id, name=kind.encode())
+
+
+class Channel:
+    """Everything about one followed file."""
+
+    def __init__(self, name: str, path: str, config: Config) -> None:
+        self.name = name
+        self.path = path
+        self.config = config
+        self.follower = Follower(path, config.max_line_bytes, config.read_chunk)
+        self.head: set[Subscriber] = set()
+        self.catching: set[Subscriber] = set()
+        self._polling = False
+
+    @property
+    def subscribers(self) -> set[Subscriber]:
+        """Every open stream of this file."""
+        return self.head | self.catching
+
+    def start(self) -> None:
+        """Open the file (if it is there) at its current end."""
+        self.follower.start()
+        if self.follower.state != "following":
+            log.warning("%s: %s", self.path, self.follower.error or self.follower.state)
+
+    def close(self) -> None:
+        """End every stream and stop following."""
+        for sub in list(self.subscribers):
+            self.unsubscribe(sub)
+            sub.transport.close()
+        self.follower.close()
+
+    def wake(self) -> None:
+        """Check the file and publish whatever is new; safe to call at any time."""
+        if self._polling:
+            return
+        self._polling = True
+        try:
+            items, more = self.follower.poll(self.config.read_budget)
+        finally:
+            self._polling = False
+        if items:
+            self._publish(items)
+        if more:
+            IOLoop.current().add_callback(self.wake)
+
+    def _publish(self, items: list[Batch | Change]) -> None:
+        parts = []
+        for item in items:
+            if isinstance(item, Batch):
+                parts.append(encode_lines(item.segment, item.lines))
+            else:
+                parts.append(encode_change(self.name, item.kind, item.segment, item.detail))
+        payload = b"".join(parts)
+        segment, offset = self.follower.segment, self.follower.pos
+        limit = self.config.write_buffer_limit
+        for sub in list(self.head):
+            if sub.transport.closed():
+                self.unsubscribe(sub)
+            elif sub.transport.buffered() > limit:
+                # Stalled: stop pushing; it reads from the file once it drains.
+                self.head.discard(sub)
+                self._start_catch_up(sub)
+            else:
+                sub.send(payload)
+                sub.segment, sub.offset = segment, offset
+
+    def locate(self, pos: Position) -> tuple[Segment, int] | None:
+        """Find the open file and offset an event id refers to, if it is still there."""
+        follower = self.follower
+        for seg in [follower.segment, *reversed(follower.retired)]:
+            if seg is None or seg.ino != pos.ino or seg.closed:
+                continue
+            limit = follower.pos if seg is follower.segment else seg.end
+            try:
+                if pos.offset > max(limit or 0, os.fstat(seg.fd).st_size):
+                    continue
+                if check_in_file(seg.fd, pos.offset) != pos.check:
+                    continue
+            except OSError:
+                continue
+            return seg, pos.offset
+        return None
+
+    def subscribe(self, transport: Transport, last_event_id: str | None, backlog: int) -> Subscriber:
+        """Start a stream: resume after ``last_event_id`` or send ``backlog`` lines first."""
+        self.wake()  # bring the head up to date so the backlog ends where the file does
+        sub = Subscriber(transport, self)
+        prelude = sse.retry(self.config.retry_ms)
+        pos = Position.parse(last_event_id)
+        seg = self.follower.segment
+        start: tuple[Segment, int] | None = None
+        if pos is not None:
+            start = self.locate(pos)
+            if start is None:
+                prelude += encode_change(self.name, "lost", seg)
+                if seg is not None:
+                    start = (seg, 0)
+        elif seg is not None:
+            try:
+                start = (seg, backlog_start(seg.fd, self.follower.pos, backlog))
+            except OSError:
+                start = (seg, self.follower.pos)
+        if seg is None:
+            prelude += encode_change(self.name, self.follower.state, None, self.follower.error)
+        sub.send(prelude)
+        if start is None:
+            self.head.add(sub)
+        else:
+            sub.segment, sub.offset = start
+            self._start_catch_up(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Forget a stream; it holds nothing afterwards."""
+        sub.active = False
+        self.head.discard(sub)
+        self.catching.discard(sub)
+        if sub.task is not None and not sub.task.done():
+            sub.task.cancel()
+        sub.task = None
+
+    def _start_catch_up(self, sub: Subscriber) -> None:
+        self.catching.add(sub)
+        sub.task = asyncio.ensure_future(self._catch_up(sub))
+
+    async def _catch_up(self, sub: Subscriber) -> None:
+        config = self.config
+        seg = sub.segment
+        assert seg is not None
+        seg.readers += 1
+        try:
+            # Let what is already queued for this client drain before adding more.
+            if sub.transport.buffered():
+                await _drained(sub.transport)
+            while sub.active and not sub.transport.closed():
+                head = self.follower.segment
+                stop = self.follower.pos if seg is head else seg.end
+                if stop is None or sub.offset >= stop:
+                    if seg is head or seg.successor is None:
+                        break
+                    nxt = seg.successor
+                    nxt.readers += 1
+                    seg.readers -= 1
+                    seg.release()
+                    seg = sub.segment = nxt
+                    sub.offset = 0
+                    await _sent(sub.send(encode_change(self.name, "rotated", seg)))
+                    continue
+                lines, end = read_lines(seg.fd, sub.offset, stop, config.read_chunk, config.max_line_bytes)
+                if not lines:
+                    break  # the file shrank under us; the head will report it
+                sub.offset = end
+                await _sent(sub.send(encode_lines(seg, lines)))
+        except OSError as exc:
+            log.warning("%s: reading for a viewer failed: %s", self.path, exc)
+        finally:
+            seg.readers -= 1
+            seg.release()
+        if sub.active and not sub.transport.closed():
+            self.catching.discard(sub)
+            self.head.add(sub)
+            sub.task = None
+
+
+async def _sent(waiter: Awaitable[None] | None) -> None:
+    if waiter is not None:
+        await waiter
+
+
+async def _drained(transport: Transport) -> None:
+    await _sent(transport.send(b""))
+
+
+class Hub:
+    """All channels of one server, the watcher that wakes them, and the heartbeat."""
+
+    def __init__(self, config: Config, files: dict[str, str]) -> None:
+        self.config = config
+        self.channels = {name: Channel(name, path, config) for name, path in files.items()}
+        self._by_path: dict[str, list[Channel]] = {}
+        for channel in self.channels.values():
+            self._by_path.setdefault(channel.path, []).append(channel)
+        self._watcher: Watcher | None = None
+        self._timers: list[PeriodicCallback] = []
+        self.started = False
+
+    def start(self) -> None:
+        """Open every file, start watching, start the timers. Call on the IOLoop."""
+        if self.started:
+            return
+        self.started = True
+        loop = IOLoop.current()
+        config = self.config
+        self._watcher = Watcher(loop, self._changed, config.poll, config.check_interval)
+        for channel in self.channels.values():
+            self._watcher.watch(channel.path)
+        for channel in self.channels.values():
+            channel.start()
+        self._watcher.start()
+        self._timers.append(PeriodicCallback(self._check_all, config.check_interval * 1000))
+        if config.heartbeat > 0:
+            self._timers.append(PeriodicCallback(self._heartbeat, config.heartbeat * 250))
+        for timer in self._timers:
+            timer.start()
+        # Data written between opening the files and the watch starting is read now.
+        loop.add_callback(self._check_all)
+
+    def close(self) -> None:
+        """End every stream, stop watching and close every file."""
+        for timer in self._timers:
+            timer.stop()
+        self._timers.clear()
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        for channel in self.channels.values():
+            channel.close()
+
+    def subscriber_count(self) -> int:
+        """Open streams across all files."""
+        return sum(len(c.head) + len(c.catching) for c in self.channels.values())
+
+    def _changed(self, path: str) -> None:
+        for channel in self._by_path.get(path, ()):
+            channel.wake()
+
+    def _check_all(self) -> None:
+        for channel in self.channels.values():
+            channel.wake()
+
+    def _heartbeat(self) -> None:
+        deadline = time.monotonic() - self.config.heartbeat
+        ping = sse.comment()
+        for channel in self.channels.values():
+            for sub in channel.subscribers:
+                if sub.last_write <= deadline and not sub.transport.buffered():
+                    sub.send(ping)
