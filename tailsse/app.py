@@ -54,6 +54,7 @@ def make_app(config: Config, files: dict[str, str] | None = None) -> TailApp:
     routes = [
         (prefix, handlers.PageHandler, page),
         (prefix + r"view/([^/]+)", handlers.PageHandler, page),
+        (prefix + r"embed/([^/]+)", handlers.PageHandler, {**page, "embed": True}),
         (prefix + r"events/([^/]+)", handlers.EventsHandler, deps),
         (prefix + r"api/files", handlers.FilesHandler, deps),
         (prefix + r"healthz", handlers.HealthHandler, deps),

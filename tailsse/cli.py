@@ -17,7 +17,7 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 
-from tailsse import __version__, logsim
+from tailsse import __version__, client, logsim
 from tailsse.app import make_app
 from tailsse.config import Config, cli_options, option_name
 from tailsse.files import expand, name_files
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
         else:
             serve.add_argument(flag, default=default, metavar=meta["metavar"], help=help_text)
+    client.add_follow_parser(sub)
     return parser
 
 
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tailsse`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "follow":
+        return client.run(args)
     if args.command != "serve":
         parser.print_help(sys.stderr)
         return 2

@@ -25,6 +25,12 @@ class Config:
     lines: int = _opt(100, "lines of backlog sent to a new viewer", 0, "N")
     heartbeat: float = _opt(15.0, "seconds of silence before a keep-alive comment (0: never)", 0, "SECONDS")
     base_path: str = _opt("/", "URL prefix to serve under, for reverse proxies", metavar="/PREFIX")
+    frame_ancestors: str = _opt(
+        "",
+        "who may show the viewer in a frame, as CSP frame-ancestors sources"
+        " (e.g. \"'self' https://dash.example.com\"; empty: any page)",
+        metavar="SOURCES",
+    )
     trusted_proxy: tuple[str, ...] = _opt(
         (),
         "proxy addresses or networks (comma-separated, repeatable) whose X-Forwarded-For/-Proto are believed",
@@ -54,6 +60,10 @@ class Config:
                 raise ValueError(f"{option_name(f.name)} must be at least {minimum:g}, got {value}")
         base = "/" + self.base_path.strip("/")
         object.__setattr__(self, "base_path", base.rstrip("/") + "/")
+        if any(c in self.frame_ancestors for c in ";,\r\n"):
+            raise ValueError(
+                "--frame-ancestors: sources are separated by spaces; ';' ',' and newlines are not allowed"
+            )
         object.__setattr__(self, "trusted_proxy", _networks(self.trusted_proxy))
 
 

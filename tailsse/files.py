@@ -15,8 +15,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def safe_name(text: str) -> str:
     """A URL-safe form of a file name."""
-    name = _UNSAFE.sub("_", text).strip("._") or "file"
-    return name[:128]
+    name = _UNSAFE.sub("_", text).lstrip(".")[:128]
+    return name or "file"
 
 
 def expand(paths: tuple[str, ...] | list[str]) -> list[str]:
@@ -51,3 +51,31 @@ def name_files(paths: list[str]) -> dict[str, str]:
             n += 1
         names[candidate] = path
     return names
+
+
+def is_dynamic(arg: str) -> bool:
+    """Whether a PATH argument can match more files later (a glob or a directory)."""
+    return glob.has_magic(arg) or os.path.isdir(arg)
+
+
+def dynamic_root(arg: str) -> str:
+    """The directory to watch for new files matching a PATH argument."""
+    if not glob.has_magic(arg):
+        return os.path.abspath(arg)
+    head = arg
+    while glob.has_magic(head):
+        head = os.path.dirname(head)
+    return os.path.abspath(head or ".")
+
+
+def unique_name(path: str, taken: set[str]) -> str:
+    """A name for a file added later that clashes with none already given."""
+    name = safe_name(os.path.basename(path))
+    if name in taken:
+        parent = os.path.basename(os.path.dirname(path))
+        name = safe_name(f"{parent}-{name}") if parent else name
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate = f"{name}-{n}"
+        n += 1
+    return candidate

@@ -154,12 +154,20 @@ class HealthHandler(BaseHandler):
         self.finish(json.dumps(body))
 
 
-class PageHandler(BaseHandler):
-    """The viewer page, with the base path and the file it shows filled in."""
+# The page loads only its own script, styles and streams; log text can never become code.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'self'; form-action 'none'"
+)
 
-    def initialize(self, hub: Hub, config: Config, template: str, **kwargs: Any) -> None:
+
+class PageHandler(BaseHandler):
+    """The viewer page (``embed``: without chrome), with base path, file and mode filled in."""
+
+    def initialize(self, hub: Hub, config: Config, template: str, embed: bool = False, **kwargs: Any) -> None:
         super().initialize(hub, config)
         self.template = template
+        self.embed = embed
 
     def get(self, name: str | None = None) -> None:
         if name is not None:
@@ -167,7 +175,15 @@ class PageHandler(BaseHandler):
         with open(self.template, encoding="utf-8") as f:
             page = f.read()
         page = page.replace("{{base}}", html.escape(self.config.base_path, quote=True))
+        page = page.replace("{{mode}}", "embed" if self.embed else "page")
         page = page.replace("{{file}}", html.escape(name or "", quote=True))
+        policy = PAGE_POLICY
+        if self.config.frame_ancestors.strip():
+            # Empty means any page may frame the viewer: it shows only what the port serves.
+            policy += "; frame-ancestors " + self.config.frame_ancestors.strip()
+        self.set_header("Content-Security-Policy", policy)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.finish(page)

@@ -21,6 +21,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 
 from tailsse import sse
 from tailsse.config import Config
+from tailsse.files import dynamic_root, expand, is_dynamic, unique_name
 from tailsse.follow import (
     Batch,
     Change,
@@ -30,6 +31,7 @@ from tailsse.follow import (
     Segment,
     backlog_start,
     check_in_file,
+    open_segment,
     read_lines,
 )
 from tailsse.watch import Watcher
@@ -130,10 +132,13 @@ class Channel:
             sub.transport.close()
         self.follower.close()
 
-    def wake(self) -> None:
-        """Check the file and publish whatever is new; safe to call at any time."""
+    def wake(self) -> bool:
+        """Check the file and publish whatever is new; True when something happened to it.
+
+        Safe to call at any time.
+        """
         if self._polling:
-            return
+            return False
         self._polling = True
         try:
             items, more = self.follower.poll(self.config.read_budget)
@@ -143,6 +148,9 @@ class Channel:
             self._publish(items)
         if more:
             IOLoop.current().add_callback(self.wake)
+        elif self.follower.wait:
+            IOLoop.current().call_later(self.follower.wait, self.wake)
+        return any(isinstance(item, Change) for item in items)
 
     def _publish(self, items: list[Batch | Change]) -> None:
         parts = []
@@ -180,6 +188,36 @@ class Channel:
             except OSError:
                 continue
             return seg, pos.offset
+        return self._find_rotated(pos)
+
+    def _find_rotated(self, pos: Position) -> tuple[Segment, int] | None:
+        """After a restart: the file an id names may have been renamed next to the path."""
+        path = self.follower.path
+        directory, base = os.path.split(path)
+        try:
+            entries = [e for e in os.scandir(directory) if e.name.startswith(base) and e.name != base]
+        except OSError:
+            return None
+        for entry in entries:
+            try:
+                if entry.inode() != pos.ino or not entry.is_file():
+                    continue
+                seg = open_segment(entry.path)
+            except OSError:
+                continue
+            try:
+                size = os.fstat(seg.fd).st_size
+                if (
+                    seg.ino == pos.ino
+                    and pos.offset <= size
+                    and check_in_file(seg.fd, pos.offset) == pos.check
+                ):
+                    seg.end, seg.retained, seg.kind = size, False, "rotated"
+                    seg.successor = self.follower.segment
+                    return seg, pos.offset
+            except OSError:
+                pass
+            seg.close()
         return None
 
     def subscribe(self, transport: Transport, last_event_id: str | None, backlog: int) -> Subscriber:
@@ -219,6 +257,8 @@ class Channel:
         if sub.task is not None and not sub.task.done():
             sub.task.cancel()
         sub.task = None
+        if sub.segment is not None:
+            sub.segment.release()  # a file opened only for this stream closes now
 
     def _start_catch_up(self, sub: Subscriber) -> None:
         self.catching.add(sub)
@@ -245,7 +285,7 @@ class Channel:
                     seg.release()
                     seg = sub.segment = nxt
                     sub.offset = 0
-                    await _sent(sub.send(encode_change(self.name, "rotated", seg)))
+                    await _sent(sub.send(encode_change(self.name, seg.kind, seg)))
                     continue
                 lines, end = read_lines(seg.fd, sub.offset, stop, config.read_chunk, config.max_line_bytes)
                 if not lines:
@@ -277,13 +317,21 @@ class Hub:
 
     def __init__(self, config: Config, files: dict[str, str]) -> None:
         self.config = config
-        self.channels = {name: Channel(name, path, config) for name, path in files.items()}
+        self.channels: dict[str, Channel] = {}
         self._by_path: dict[str, list[Channel]] = {}
-        for channel in self.channels.values():
-            self._by_path.setdefault(channel.path, []).append(channel)
+        for name, path in files.items():
+            self._add(name, path)
+        # Directories and globs among the PATHs can gain files while tailsse runs.
+        self._dynamic = tuple(p for p in config.paths if is_dynamic(p))
         self._watcher: Watcher | None = None
         self._timers: list[PeriodicCallback] = []
         self.started = False
+
+    def _add(self, name: str, path: str) -> Channel:
+        channel = Channel(name, path, self.config)
+        self.channels[name] = channel
+        self._by_path.setdefault(channel.follower.path, []).append(channel)
+        return channel
 
     def start(self) -> None:
         """Open every file, start watching, start the timers. Call on the IOLoop."""
@@ -293,10 +341,10 @@ class Hub:
         loop = IOLoop.current()
         config = self.config
         self._watcher = Watcher(loop, self._changed, config.poll, config.check_interval)
+        for directory in self._dynamic:
+            self._watcher.watch_directory(dynamic_root(directory))
         for channel in self.channels.values():
-            self._watcher.watch(channel.path)
-        for channel in self.channels.values():
-            channel.start()
+            self._start_channel(channel)
         self._watcher.start()
         self._timers.append(PeriodicCallback(self._check_all, config.check_interval * 1000))
         if config.heartbeat > 0:
@@ -305,6 +353,14 @@ class Hub:
             timer.start()
         # Data written between opening the files and the watch starting is read now.
         loop.add_callback(self._check_all)
+
+    def _start_channel(self, channel: Channel) -> None:
+        assert self._watcher is not None
+        # Watch before opening: a write in between is then seen by the first check.
+        self._watcher.watch(channel.follower.path)
+        channel.follower.moved_away = self._watcher.moved_away
+        channel.follower.quiet_for = self._watcher.quiet_for
+        channel.start()
 
     def close(self) -> None:
         """End every stream, stop watching and close every file."""
@@ -321,13 +377,39 @@ class Hub:
         """Open streams across all files."""
         return sum(len(c.head) + len(c.catching) for c in self.channels.values())
 
+    def rescan(self) -> None:
+        """Pick up files that appeared in served directories or now match a glob."""
+        if not self._dynamic:
+            return
+        known = set(self._by_path)
+        for path in expand(self._dynamic):
+            if path not in known:
+                name = unique_name(path, set(self.channels))
+                channel = self._add(name, path)
+                log.info("following %s as %s", path, name)
+                if self.started:
+                    self._start_channel(channel)
+                    channel.wake()
+
     def _changed(self, path: str) -> None:
+        if not path:
+            self.rescan()
+            return
         for channel in self._by_path.get(path, ()):
-            channel.wake()
+            self._wake(channel)
+
+    def _wake(self, channel: Channel) -> None:
+        if channel.wake() and self._watcher is not None:
+            # Something happened to the file: its directories may be new, or a symlink
+            # may point somewhere else now.
+            self._watcher.watch(channel.follower.path)
 
     def _check_all(self) -> None:
-        for channel in self.channels.values():
-            channel.wake()
+        if self._watcher is not None:
+            self._watcher.rewatch()
+        self.rescan()
+        for channel in list(self.channels.values()):
+            self._wake(channel)
 
     def _heartbeat(self) -> None:
         deadline = time.monotonic() - self.config.heartbeat

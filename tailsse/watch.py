@@ -1,9 +1,14 @@
 """watchdog Observer -> IOLoop wake-ups. No file is ever read here.
 
-watchdog watches directories, so each followed path's parent (and, for a symlink, its
-target's parent) is watched non-recursively and events are filtered by name. Events
-from the observer thread are coalesced: however many arrive, at most one callback per
-path is queued on the IOLoop until it has run.
+watchdog watches directories, so for each followed path tailsse watches its parent (and,
+for a symlink, its target's parent) non-recursively and filters events by name. When a
+parent does not exist yet, the nearest existing ancestor is watched for the directory
+that leads to the file, and the watch moves down as directories appear.
+
+Events from the observer thread are coalesced: however many arrive, at most one callback
+is queued on the IOLoop until it has run. Renames that move a followed file away are
+recorded in order, so the follower can find every rotated-away generation, even when
+several rotations happened before it looked.
 """
 
 from __future__ import annotations
@@ -11,15 +16,34 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 
 from tornado.ioloop import IOLoop
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 log = logging.getLogger(__name__)
+
+MAX_MOVES = 4096  # renames remembered for finding rotated-away files
+QUIET = 0.03  # seconds without events before the list of renames is taken as complete
+
+
+def interests(path: str) -> dict[str, str]:
+    """Map each directory to watch to the name in it that matters for ``path``."""
+    out: dict[str, str] = {}
+    for target in {os.path.abspath(path), os.path.realpath(path)}:
+        child = target
+        parent = os.path.dirname(child)
+        out.setdefault(parent, child)
+        # Walk up to the nearest directory that exists, watching for the next step down.
+        while not os.path.isdir(parent) and parent != os.path.dirname(parent):
+            child, parent = parent, os.path.dirname(parent)
+            out.setdefault(parent, child)
+    return out
 
 
 class Watcher(FileSystemEventHandler):
@@ -31,27 +55,62 @@ class Watcher(FileSystemEventHandler):
         self._observer: BaseObserver = PollingObserver(timeout=interval) if poll else Observer()
         self._lock = threading.Lock()
         self._pending: set[str] = set()
-        self._names: dict[str, set[str]] = {}  # watched file path -> followed paths it affects
-        self._dirs: dict[str, object] = {}
+        self._names: dict[str, set[str]] = {}  # name of interest -> followed paths
+        self._watches: dict[str, tuple[ObservedWatch, int]] = {}  # dir -> (watch, dir inode)
+        self._followed: set[str] = set()
+        self._moves: deque[tuple[str, str]] = deque(maxlen=MAX_MOVES)
+        self._new_file_dirs: set[str] = set()  # served directories: new files matter
+        self._last_event = 0.0
+        self._poll = poll
 
     def watch(self, path: str) -> None:
-        """Watch the places whose changes can affect ``path``."""
-        candidates = {os.path.abspath(path)}
-        real = os.path.realpath(path)
-        candidates.add(real)
+        """Watch (again) every place whose changes can affect ``path``; idempotent."""
+        self._followed.add(path)
+        wanted = interests(path)
         with self._lock:
-            for name in candidates:
+            for name in (os.path.abspath(path), os.path.realpath(path), *wanted.values()):
                 self._names.setdefault(name, set()).add(path)
-        for name in candidates:
-            self._watch_dir(os.path.dirname(name))
+        for directory in wanted:
+            self._watch_dir(directory)
+
+    def watch_directory(self, directory: str) -> None:
+        """Report (as ``on_change("")``) files created in or moved into a directory."""
+        with self._lock:
+            self._new_file_dirs.add(directory)
+        self._watch_dir(directory)
+
+    def rewatch(self) -> None:
+        """Re-arm watches for directories that appeared or were replaced."""
+        for path in list(self._followed):
+            self.watch(path)
+        for directory in list(self._new_file_dirs):
+            self._watch_dir(directory)
 
     def _watch_dir(self, directory: str) -> None:
-        if directory in self._dirs or not os.path.isdir(directory):
-            return
         try:
-            self._dirs[directory] = self._observer.schedule(self, directory, recursive=False)
+            ino = os.stat(directory).st_ino
+        except OSError:
+            return
+        current = self._watches.get(directory)
+        if current is not None:
+            if current[1] == ino:
+                return
+            # The directory was removed and created again: the old watch is dead.
+            try:
+                self._observer.unschedule(current[0])
+            except (KeyError, OSError):
+                pass
+            del self._watches[directory]
+        try:
+            watch = self._observer.schedule(self, directory, recursive=False)
         except OSError as exc:
             log.warning("cannot watch %s: %s", directory, exc)
+            return
+        self._watches[directory] = (watch, ino)
+
+    def watched_directories(self) -> list[str]:
+        """Directories with a live watch (for tests and diagnostics)."""
+        return sorted(self._watches)
 
     def start(self) -> None:
         """Start the observer thread."""
@@ -63,15 +122,45 @@ class Watcher(FileSystemEventHandler):
         self._observer.stop()
         if self._observer.is_alive():
             self._observer.join(timeout=2)
+        self._watches.clear()
+
+    def quiet_for(self) -> float:
+        """Seconds to wait until renames seen so far can be trusted to be all (0: now).
+
+        inotify events reach this thread a little after they happen; a burst of
+        rotations is only fully known once the events have stopped for a moment.
+        """
+        if self._poll:
+            return 0.0
+        return max(0.0, QUIET - (time.monotonic() - self._last_event))
+
+    def moved_away(self, path: str) -> list[str]:
+        """Where the files that were renamed away from ``path`` are now, oldest first."""
+        with self._lock:
+            moves = list(self._moves)
+        names: list[str] = []
+        for src, dest in moves:
+            names = [dest if n == src else n for n in names]
+            if src == path:
+                names.append(dest)
+        return names
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         """Runs on the observer thread: note which followed paths to check."""
+        src = os.fsdecode(event.src_path)
+        dest = os.fsdecode(getattr(event, "dest_path", "") or "")
         hit: set[str] = set()
+        self._last_event = time.monotonic()
         with self._lock:
-            for raw in (event.src_path, getattr(event, "dest_path", "")):
-                if raw:
-                    name = os.fsdecode(raw)
+            if event.event_type == "moved" and dest:
+                self._moves.append((src, dest))
+            for name in (src, dest):
+                if name:
                     hit |= self._names.get(name, set())
+            if event.event_type in ("created", "moved") and not event.is_directory:
+                landed = dest or src
+                if os.path.dirname(landed) in self._new_file_dirs and landed not in self._names:
+                    hit.add("")
             if not hit:
                 return
             wake = not self._pending
