@@ -44,7 +44,11 @@ def sample_lines() -> list[str]:
         t += datetime.timedelta(seconds=rng.randint(0, 2))
         stamp = t.strftime("%Y-%m-%dT%H:%M:%S")
         kind = i % 9
-        if kind in (0, 3, 6):
+        if i == 30:
+            out.append(f"{stamp} WARN  db: slow query took 2.41s: SELECT * FROM orders WHERE status = 'open'")
+        elif i == 38:
+            out.append(f"{stamp} CRITICAL disk /var is 97% full")
+        elif kind in (0, 3, 6):
             status = rng.choice([200, 200, 201, 304])
             out.append(f"{stamp} INFO  http: GET {rng.choice(paths)} {status} {rng.randint(2, 90)}ms")
         elif kind == 1:
@@ -56,10 +60,6 @@ def sample_lines() -> list[str]:
             out.append(
                 f"\x1b[33mWARN\x1b[0m {stamp} worker-{rng.randint(1, 8)} queue depth \x1b[1m{rng.randint(80, 140)}\x1b[0m"
             )
-        elif i == 30:
-            out.append(f"{stamp} WARN  db: slow query took 2.41s: SELECT * FROM orders WHERE status = 'open'")
-        elif i == 38:
-            out.append(f"{stamp} CRITICAL disk /var is 97% full")
         elif kind == 5 and i > 20:
             out.append(f"{stamp} ERROR db: connection reset by peer (attempt {rng.randint(1, 3)}/3)")
         elif kind == 7:
@@ -94,7 +94,7 @@ def main() -> int:
                 f.write(
                     '{"time": "2026-11-24T06:01:02", "level": "error", "msg": "payment declined", "code": 402}\n'
                 )
-            views = {"light": "view/app.log", "dark": "view/app.log?filter=orders%7CERROR&regex=1"}
+            views = {"light": "view/app.log", "dark": "view/app.log?filter=GET%7CERROR%7CWARN&regex=1"}
             for scheme, path in views.items():
                 page = browser.new_page(viewport={"width": 1180, "height": 640}, color_scheme=scheme)
                 page.goto(url + path)

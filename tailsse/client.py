@@ -20,9 +20,10 @@ import ssl
 import stat
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from tailsse.sseparse import Event, EventStreamParser
 
@@ -59,31 +60,32 @@ class ChunkedDecoder:
 
     def feed(self, data: bytes) -> bytes:
         """Decode the next bytes; return the body bytes they carried."""
-        buf = self._buf + data
+        buf = self._buf + data if self._buf else data
+        pos = 0  # an index, not slicing: one read may hold thousands of small chunks
         out = []
-        while buf and not self.done:
+        while pos < len(buf) and not self.done:
             if self._state == "data":
-                piece = buf[: self._left]
+                piece = buf[pos : pos + self._left]
                 out.append(piece)
                 self._left -= len(piece)
-                buf = buf[len(piece) :]
+                pos += len(piece)
                 if self._left:
                     break
                 self._state = "crlf"
             elif self._state == "crlf":
-                if len(buf) < 2:
+                if len(buf) - pos < 2:
                     break
-                if buf[:2] != b"\r\n":
+                if buf[pos : pos + 2] != b"\r\n":
                     raise FollowError("bad chunked encoding from the server", retryable=True)
-                buf = buf[2:]
+                pos += 2
                 self._state = "size"
             else:
-                end = buf.find(b"\r\n")
+                end = buf.find(b"\r\n", pos)
                 if end < 0:
-                    if len(buf) > 4096:
+                    if len(buf) - pos > 4096:
                         raise FollowError("bad chunked encoding from the server", retryable=True)
                     break
-                line, buf = buf[:end], buf[end + 2 :]
+                line, pos = buf[pos:end], end + 2
                 if self._state == "trailer":
                     self.done = not line
                     continue
@@ -92,7 +94,7 @@ class ChunkedDecoder:
                     raise FollowError("bad chunked encoding from the server", retryable=True)
                 self._left = int(size, 16)
                 self._state = "data" if self._left else "trailer"
-        self._buf = buf
+        self._buf = buf[pos:]
         return b"".join(out)
 
 
@@ -104,6 +106,7 @@ class Target:
     headers: dict[str, str]
     insecure: bool
     timeout: float
+    last_event_id: str = ""  # where to start; the Follower moves it on with each event
 
 
 class Response:
@@ -195,6 +198,10 @@ def wait_readable(fd: int | None, watch_fd: int | None, timeout: float | None) -
 
 def _host_header(parts) -> str:
     host = parts.hostname or ""
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass
     if ":" in host:
         host = f"[{host}]"
     default = 443 if parts.scheme == "https" else 80
@@ -262,13 +269,16 @@ def request(
     """Send one GET and read the response head (no redirects followed here)."""
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # Spaces and non-ASCII characters typed in a URL go out percent-encoded as UTF-8.
+    path = quote(path, safe="!#$%&'()*+,/:;=?@[]~")
     sock = _connect(url, insecure, timeout)
     lines = [f"GET {path} HTTP/1.1"]
     if not any(name.lower() == "host" for name in headers):
         lines.append(f"Host: {_host_header(parts)}")
     lines += [f"{name}: {value}" for name, value in headers.items()]
     try:
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        # UTF-8, as EventSource encodes Last-Event-ID (an id may be any text but NUL).
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
         head, rest = _read_head(sock)
     except FollowError:
         sock.close()
@@ -281,7 +291,11 @@ def request(
     if not match:
         sock.close()
         raise FollowError(f"not an HTTP/1.x answer from {parts.netloc}", retryable=True)
-    message = http.client.parse_headers(io.BytesIO(header_bytes))
+    try:
+        message = http.client.parse_headers(io.BytesIO(header_bytes))
+    except http.client.HTTPException:
+        sock.close()
+        raise FollowError(f"malformed response headers from {parts.netloc}", retryable=True) from None
     sock.settimeout(None)
     reason = (match.group(2) or b"").decode("latin-1").strip()
     return Response(sock, int(match.group(1)), reason, message, rest, watch_fd)
@@ -342,7 +356,7 @@ def _error_detail(response: Response) -> str:
             if not data:
                 break
             body += data
-    except (OSError, FollowError, OutputClosed):
+    except (OSError, FollowError):
         pass
     line = body.decode("utf-8", "replace").strip().splitlines()[:1]
     text = line[0][:200] if line else ""
@@ -354,28 +368,70 @@ def _error_detail(response: Response) -> str:
 class Printer:
     """Writes what the user asked to see, flushed as each piece arrives."""
 
-    def __init__(self, out: BinaryIO, mode: str) -> None:
+    def __init__(self, out: BinaryIO, mode: str, notice: Callable[[str], None] | None = None) -> None:
         self.out = out
         self.mode = mode
+        self.notice = notice
+        self._piece: list[str] = []  # a long line's first pieces, until its last one
 
     def chunk(self, data: bytes, events: list[Event]) -> None:
         """Print one received piece of the body and the events it completed."""
         if self.mode == "raw":
-            payload = data
+            self._write(data)
         elif self.mode == "json":
-            payload = "".join(
-                json.dumps({"event": e.type, "id": e.id, "data": e.data}, ensure_ascii=False) + "\n"
-                for e in events
-            ).encode("utf-8")
+            self._write(
+                "".join(
+                    json.dumps({"event": e.type, "id": e.id, "data": e.data}, ensure_ascii=False) + "\n"
+                    for e in events
+                ).encode("utf-8")
+            )
         elif self.mode == "events":
-            payload = "".join(
-                f"{e.type}\t{e.id or '-'}\t{line}\n" for e in events for line in e.data.split("\n")
-            ).encode("utf-8")
+            self._write(
+                "".join(
+                    f"{e.type}\t{e.id or '-'}\t{line}\n" for e in events for line in e.data.split("\n")
+                ).encode("utf-8")
+            )
         else:
-            payload = "".join(e.data + "\n" for e in events).encode("utf-8")
+            self._lines(events)
+
+    def _lines(self, events: list[Event]) -> None:
+        # Plain output is the log itself: named events (tailsse's notices about the file)
+        # go to stderr, and a line tailsse sent in pieces (ids ending in -p) is rejoined.
+        text: list[str] = []
+        for event in events:
+            if event.type != "message":
+                if self._piece:
+                    # The rest of that long line will not come (the file changed under it).
+                    text += (*self._piece, "\n")
+                    self._piece = []
+                self._write("".join(text).encode("utf-8"))
+                text = []
+                if self.notice is not None:
+                    self.notice(describe(event))
+            elif event.id.endswith("-p"):
+                self._piece.append(event.data)
+            else:
+                text += self._piece
+                text += (event.data, "\n")
+                self._piece = []
+        self._write("".join(text).encode("utf-8"))
+
+    def _write(self, payload: bytes) -> None:
         if payload:
             self.out.write(payload)
             self.out.flush()
+
+
+def describe(event: Event) -> str:
+    """One line about a named event, e.g. tailsse's ``rotated`` notice."""
+    try:
+        body = json.loads(event.data)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        text = f"{body.get('file', event.type)}: {body['message']}"
+        return text + (f" ({body['detail']})" if body.get("detail") else "")
+    return f"{event.type}: " + " ".join(event.data.splitlines())
 
 
 class Follower:
@@ -386,14 +442,13 @@ class Follower:
         target: Target,
         printer: Printer,
         err: TextIO,
-        last_event_id: str = "",
         quiet: bool = False,
         watch_fd: int | None = None,
     ) -> None:
         self.target = target
         self.printer = printer
         self.err = err
-        self.last_event_id = last_event_id
+        self.last_event_id = target.last_event_id
         self.quiet = quiet
         self.watch_fd = watch_fd
         self.retry_ms = DEFAULT_RETRY_MS
@@ -573,27 +628,37 @@ def target_from_args(args: argparse.Namespace, environ: dict[str, str] | None = 
     """The request to make, from the parsed options and the environment."""
     environ = dict(os.environ) if environ is None else environ
     headers: dict[str, str] = {}
-    token = args.token or environ.get("TAILSSE_TOKEN", "")
+    token = (args.token or environ.get("TAILSSE_TOKEN", "")).strip()
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    last_id = args.last_event_id
     for name, value in args.headers:
+        if name.lower() == "last-event-id":
+            # It changes with every event: a header given this way is only the start.
+            last_id = last_id or value
+            continue
         # An explicit -H wins over the token, and a repeated name keeps its last value.
         for old in [k for k in headers if k.lower() == name.lower()]:
             del headers[old]
         headers[name] = value
-    return Target(args.url, headers, args.insecure, args.timeout)
+    for what, value in (("the token", token), ("--last-event-id", last_id)):
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError(f"{what} must not contain line breaks or NUL")
+    return Target(args.url, headers, args.insecure, args.timeout, last_id)
 
 
 def run(args: argparse.Namespace, out: BinaryIO | None = None, err: TextIO | None = None) -> int:
     """Run ``tailsse follow``; returns the exit status."""
     out = out if out is not None else sys.stdout.buffer
     err = err if err is not None else sys.stderr
-    target = target_from_args(args)
-    last_id = args.last_event_id
-    for name in [k for k in target.headers if k.lower() == "last-event-id"]:
-        last_id = last_id or target.headers.pop(name)
+    try:
+        target = target_from_args(args)
+    except ValueError as exc:
+        print(f"{PROG}: error: {exc}", file=err, flush=True)
+        return 2
     watch_fd = output_fd(out)
-    follower = Follower(target, Printer(out, args.mode), err, last_id, args.quiet, watch_fd)
+    follower = Follower(target, Printer(out, args.mode), err, args.quiet, watch_fd)
+    follower.printer.notice = follower.status
     try:
         return follower.run()
     except KeyboardInterrupt:

@@ -39,6 +39,7 @@ class Config:
     max_line_bytes: int = _opt(
         65536, "longer lines are sent as several pieces of at most this size", 64, "BYTES"
     )
+    max_clients: int = _opt(1000, "open event streams allowed at once; more are asked to retry later", 1, "N")
     poll: bool = _opt(False, "watch files by polling (network filesystems, some mounts)")
     check_interval: float = _opt(
         2.0,
@@ -47,6 +48,7 @@ class Config:
         "SECONDS",
     )
     retry_ms: int = 1000  # the retry: field; EventSource waits this long before reconnecting
+    busy_retry_ms: int = 5000  # retry: sent with a "busy" answer (plus up to as much again at random)
     max_backlog: int = 100_000  # largest ?lines= a request may ask for
     read_chunk: int = 256 * 1024  # bytes read from a file in one go
     read_budget: int = 1024 * 1024  # bytes read per wake-up before yielding to the loop

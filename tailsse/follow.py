@@ -1,9 +1,10 @@
 """Follow one path with ``tail -F`` semantics, and read lines at byte positions.
 
 Nothing here knows about HTTP or watchdog. Every line read is tagged with the byte
-position where it ends in a specific file (inode) plus a checksum of the bytes just
-before that position, so a position stays meaningful across server restarts and can be
-told apart from a different file that reuses the inode or from a truncated file.
+position where it ends in a specific file: the file's inode, the offset, and a
+fingerprint of the file's first bytes (up to FINGERPRINT_BYTES, never past the offset).
+So a position stays meaningful across server restarts and is told apart from a file
+that reuses the inode or was truncated and written again.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import stat
 import zlib
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import accumulate
 
-CHECK_BYTES = 16
+FINGERPRINT_BYTES = 64
 _ID_RE = re.compile(r"\A([0-9a-f]{1,16})-([0-9]{1,19})-([0-9a-f]{1,8})(-p)?\Z")
 
 
@@ -30,7 +32,7 @@ class Position:
     check: int = 0
 
     def event_id(self, piece: bool = False) -> bytes:
-        """The SSE id: ``<inode hex>-<offset>-<check hex>``, ``-p`` for a cut piece."""
+        """The SSE id: ``<inode hex>-<offset>-<fingerprint hex>``, ``-p`` for a cut piece."""
         return b"%x-%d-%x%s" % (self.ino, self.offset, self.check, b"-p" if piece else b"")
 
     @classmethod
@@ -44,25 +46,27 @@ class Position:
         return cls(int(m.group(1), 16), int(m.group(2)), int(m.group(3), 16))
 
 
+def fingerprint(fd: int, offset: int) -> int:
+    """Checksum of the file's first bytes, as far as ``offset`` (at most FINGERPRINT_BYTES)."""
+    return zlib.crc32(os.pread(fd, min(offset, FINGERPRINT_BYTES), 0))
+
+
 @dataclass
-class Line:
-    """One line (or one piece of an over-long line) read from a file."""
+class Lines:
+    """Lines (or pieces of over-long lines) read from a file, in parallel lists."""
 
-    end: int
-    check: int
-    data: bytes
-    complete: bool = True
+    ends: list[int]  # offset just after each line
+    data: list[bytes]  # each line's text, valid UTF-8, without its line end
+    pieces: set[int] | None = None  # indices of pieces that do not end a line
+    cr: bool = False  # some line contains a CR
+    early: list[int] | None = None  # fingerprints of lines ending in the first bytes
+    head: int = 0  # fingerprint of every other line
+
+    def __len__(self) -> int:
+        return len(self.ends)
 
 
-def check_at(buf: bytes | memoryview, end: int) -> int:
-    """Checksum of the CHECK_BYTES bytes before ``end`` in ``buf`` (fewer at the start)."""
-    return zlib.crc32(buf[max(0, end - CHECK_BYTES) : end])
-
-
-def check_in_file(fd: int, offset: int) -> int:
-    """The checksum that a line ending at ``offset`` in the open file carries."""
-    start = max(0, offset - CHECK_BYTES)
-    return zlib.crc32(os.pread(fd, offset - start, start))
+NO_LINES = Lines([], [])
 
 
 def _cut(buf: bytes, start: int, limit: int) -> int:
@@ -76,7 +80,7 @@ def _cut(buf: bytes, start: int, limit: int) -> int:
 
 def split_lines(
     buf: bytes, base: int, start: int, max_line: int, final_boundary: bool = False
-) -> tuple[list[Line], int]:
+) -> tuple[Lines, int]:
     """Split ``buf[start:]`` (file offset ``base`` + index) into lines.
 
     Returns the lines and the index just after the last one. A trailing part with no
@@ -85,44 +89,78 @@ def split_lines(
     exactly where an earlier read cut a piece. CR before LF is dropped; invalid UTF-8
     becomes U+FFFD.
     """
-    lines: list[Line] = []
-    append = lines.append
+    last_nl = buf.rfind(b"\n", start)
+    if last_nl >= 0:
+        # The common case, done with C-speed primitives: split, accumulate, join.
+        region = buf[start:last_nl]
+        data = region.split(b"\n")
+        lengths = list(map(len, data))
+        if max(lengths) > max_line:
+            return _split_slow(buf, base, start, max_line, final_boundary)
+        ends = list(accumulate(map((1).__add__, lengths), initial=base + start))
+        del ends[0]
+        pos = last_nl + 1
+        cr = b"\r" in region
+        if cr:
+            data = [d[:-1] if d.endswith(b"\r") else d for d in data]
+            cr = any(b"\r" in d for d in data)
+        lines = Lines(ends, data, None, cr)
+        if not _valid_utf8(region):
+            lines.data = [d.decode("utf-8", "replace").encode("utf-8") for d in data]
+    else:
+        lines, pos = Lines([], []), start
+    size = len(buf)
+    if size - pos > max_line or (final_boundary and size > pos):
+        tail, pos = _split_slow(buf, base, pos, max_line, final_boundary)
+        lines.ends += tail.ends
+        offset = len(lines.data)
+        lines.data += tail.data
+        if tail.pieces:
+            lines.pieces = (lines.pieces or set()) | {offset + i for i in tail.pieces}
+        lines.cr = lines.cr or tail.cr
+    return lines, pos
+
+
+def _split_slow(buf: bytes, base: int, start: int, max_line: int, final_boundary: bool) -> tuple[Lines, int]:
+    """Line by line, cutting lines longer than ``max_line`` into pieces."""
+    ends: list[int] = []
+    data: list[bytes] = []
+    pieces: set[int] = set()
     pos = start
     size = len(buf)
     while pos < size:
         nl = buf.find(b"\n", pos, pos + max_line + 1)
         if nl >= 0:
-            data = buf[pos:nl]
-            if data.endswith(b"\r"):
-                data = data[:-1]
+            line = buf[pos:nl]
+            if line.endswith(b"\r"):
+                line = line[:-1]
             pos = nl + 1
-            append(Line(base + pos, check_at(buf, pos), data))
         elif size - pos > max_line:
             cut = _cut(buf, pos, max_line)
-            append(Line(base + cut, check_at(buf, cut), buf[pos:cut], False))
-            pos = cut
+            line, pos = buf[pos:cut], cut
+            pieces.add(len(data))
         elif final_boundary:
-            append(Line(base + size, check_at(buf, size), buf[pos:size], False))
-            pos = size
+            line, pos = buf[pos:size], size
+            pieces.add(len(data))
         else:
             break
-    if lines and not _valid_utf8(buf, start, pos):
-        for line in lines:
-            line.data = line.data.decode("utf-8", "replace").encode("utf-8")
+        ends.append(base + pos)
+        data.append(line)
+    lines = Lines(ends, data, pieces or None, any(b"\r" in d for d in data))
+    if data and not _valid_utf8(buf[start:pos]):
+        lines.data = [d.decode("utf-8", "replace").encode("utf-8") for d in data]
     return lines, pos
 
 
-def _valid_utf8(buf: bytes, start: int, end: int) -> bool:
+def _valid_utf8(data: bytes) -> bool:
     try:
-        memoryview(buf)[start:end].tobytes().decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
 
 
-def read_lines(
-    fd: int, offset: int, stop: int | None, max_bytes: int, max_line: int
-) -> tuple[list[Line], int]:
+def read_lines(fd: int, offset: int, stop: int | None, max_bytes: int, max_line: int) -> tuple[Lines, int]:
     """Read lines from ``offset`` in an open file, at most ``max_bytes`` of them.
 
     ``stop`` is a known line boundary (the head) not to read past, or None to read
@@ -136,13 +174,12 @@ def read_lines(
             want = stop - offset
             final = True
         if want <= 0:
-            return [], offset
-    pre = min(offset, CHECK_BYTES)
-    buf = os.pread(fd, want + pre, offset - pre)
-    if stop is not None and len(buf) < want + pre:
+            return NO_LINES, offset
+    buf = os.pread(fd, want, offset)
+    if stop is not None and len(buf) < want:
         final = False  # the file is shorter than the caller thought
-    lines, end = split_lines(buf, offset - pre, pre, max_line, final)
-    return lines, offset - pre + end
+    lines, end = split_lines(buf, offset, 0, max_line, final)
+    return lines, offset + end
 
 
 def backlog_start(fd: int, end: int, count: int, block: int = 65536) -> int:
@@ -188,6 +225,26 @@ class Segment:
     retained: bool = True  # kept open by the follower (current, or recently rotated away)
     closed: bool = False
     kind: str = "rotated"  # the change that starts reading it: rotated or appeared
+    head: int | None = None  # fingerprint of the first FINGERPRINT_BYTES, once there are that many
+
+    def read(self, offset: int, stop: int | None, max_bytes: int, max_line: int) -> tuple[Lines, int]:
+        """read_lines() with each line's fingerprint attached, so encoding needs no I/O."""
+        lines, end = read_lines(self.fd, offset, stop, max_bytes, max_line)
+        ends = lines.ends
+        if ends:
+            if ends[0] < FINGERPRINT_BYTES:
+                lines.early = [fingerprint(self.fd, e) for e in ends if e < FINGERPRINT_BYTES]
+            if ends[-1] >= FINGERPRINT_BYTES:
+                lines.head = self.fingerprint(ends[-1])
+        return lines, end
+
+    def fingerprint(self, offset: int) -> int:
+        """The fingerprint an id at ``offset`` in this file carries."""
+        if offset >= FINGERPRINT_BYTES:
+            if self.head is None:
+                self.head = fingerprint(self.fd, offset)
+            return self.head
+        return fingerprint(self.fd, offset)
 
     def release(self) -> None:
         """Close once neither the follower nor any reader needs the file."""
@@ -216,7 +273,7 @@ class Batch:
 
     segment: Segment
     start: int
-    lines: list[Line] = field(default_factory=list)
+    lines: Lines
 
 
 def open_segment(path: str) -> Segment:
@@ -268,7 +325,7 @@ class Follower:
         self._real = os.path.realpath(self.path)
         self._gone = False  # the file was removed: finish it, then report it missing
         self._last: Segment | None = None  # the file finished last, to link to the next
-        self._check: int | None = None  # checksum before self.pos, to notice rewrites
+        self._check: int | None = None  # fingerprint at self.pos, to notice rewrites
 
     def start(self) -> None:
         """Open the file if it exists and position at the end of its last full line."""
@@ -334,7 +391,7 @@ class Follower:
         seg = self.segment
         if seg is not None and st is not None and (st.st_dev, st.st_ino) == (seg.dev, seg.ino):
             if st.st_size < self.pos or not self._still_there(seg):
-                self.pos, self._check = 0, None
+                self.pos, self._check, seg.head = 0, None, None
                 out.append(Change("truncated", seg))
             return
         if seg is not None:
@@ -362,11 +419,11 @@ class Follower:
             self.queue.append(new)
 
     def _still_there(self, seg: Segment) -> bool:
-        """Whether the bytes before the read position are still the ones read."""
+        """Whether the file still starts with the bytes it had when last read."""
         if self.pos == 0 or self._check is None:
             return True
         try:
-            return check_in_file(seg.fd, self.pos) == self._check
+            return fingerprint(seg.fd, self.pos) == self._check
         except OSError:
             return True
 
@@ -428,13 +485,13 @@ class Follower:
         while done < budget:
             start = self.pos
             try:
-                lines, end = read_lines(seg.fd, start, None, self.chunk, self.max_line)
+                lines, end = seg.read(start, None, self.chunk, self.max_line)
                 if not lines and final:
                     size = os.fstat(seg.fd).st_size
                     if size > start:  # a last line without a newline: send it as it is
-                        lines, end = read_lines(seg.fd, start, size, self.chunk, self.max_line)
-                        if lines:
-                            lines[-1].complete = True
+                        lines, end = seg.read(start, size, self.chunk, self.max_line)
+                        if lines.pieces:
+                            lines.pieces.discard(len(lines) - 1)
             except OSError as exc:
                 self.error = exc.strerror or str(exc)
                 return False
@@ -443,5 +500,5 @@ class Follower:
             out.append(Batch(seg, start, lines))
             done += end - start
             self.pos = end
-            self._check = lines[-1].check
+            self._check = seg.fingerprint(end)
         return True

@@ -6,14 +6,16 @@ import asyncio
 import html
 import json
 import os
+import random
 from collections.abc import Awaitable
 from typing import Any
 
 from tornado import iostream
 from tornado.web import HTTPError, RequestHandler
 
+from tailsse import sse
 from tailsse.config import Config
-from tailsse.hub import Channel, Hub, Subscriber
+from tailsse.hub import Channel, Hub, Payload, Subscriber
 
 
 class BaseHandler(RequestHandler):
@@ -49,11 +51,12 @@ class NotFoundHandler(BaseHandler):
 class ResponseTransport:
     """Writes event-stream bytes straight to the connection, as HTTP chunks.
 
-    Going below RequestHandler.write/flush gives one accurate future per write and
-    costs one call per viewer per batch.
+    Going below RequestHandler.write/flush gives one accurate future per write, and at
+    the head of a file one ``send()`` system call per viewer per batch, with the chunk
+    framing built once per batch and shared by every viewer.
     """
 
-    __slots__ = ("chunked", "handler", "stream")
+    __slots__ = ("chunked", "direct", "handler", "stream")
 
     def __init__(self, handler: EventsHandler) -> None:
         conn = handler.request.connection
@@ -61,6 +64,8 @@ class ResponseTransport:
         self.stream: iostream.IOStream = conn.stream  # type: ignore[union-attr]
         default = handler.request.version == "HTTP/1.1"
         self.chunked: bool = getattr(conn, "_chunking_output", default)
+        # TLS sockets have their own partial-write rules: leave those to tornado.
+        self.direct = not isinstance(self.stream, iostream.SSLIOStream)
 
     def send(self, data: bytes) -> Awaitable[None] | None:
         if self.stream.closed():
@@ -72,8 +77,33 @@ class ResponseTransport:
         except iostream.StreamClosedError:
             return None
 
+    def push(self, payload: Payload) -> None:
+        stream = self.stream
+        if self.chunked:
+            frame = payload.framed
+            if frame is None:
+                frame = payload.framed = b"%x\r\n%s\r\n" % (len(payload.data), payload.data)
+        else:
+            frame = payload.data
+        if self.direct and not stream._write_buffer and not stream.closed():
+            # Nothing queued: hand the bytes to the kernel now, no future, no buffer copy.
+            try:
+                sent = stream.socket.send(frame)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                sent = 0  # let tornado's own write notice the error and close
+            if sent == len(frame):
+                return
+            frame = frame[sent:]
+        try:
+            stream.write(frame)
+        except iostream.StreamClosedError:
+            pass
+
     def buffered(self) -> int:
-        return getattr(self.stream, "_write_buffer_size", 0)
+        buffer = self.stream._write_buffer
+        return len(buffer) if buffer is not None else 0
 
     def closed(self) -> bool:
         return self.stream.closed()
@@ -96,10 +126,25 @@ class EventsHandler(BaseHandler):
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
         self._done = asyncio.get_running_loop().create_future()
+        if self.hub.subscriber_count() >= self.config.max_clients:
+            self._busy(name)
+            return
         self.flush()
         last_id = self.request.headers.get("Last-Event-ID")
         self._sub = channel.subscribe(ResponseTransport(self), last_id, backlog)
         await self._done
+
+    def _busy(self, name: str) -> None:
+        """Too many streams: ask the client to come back later.
+
+        Any status but 200 would make EventSource give up for good, so this is a normal
+        event stream that says ``busy`` and ends; the browser reconnects after ``retry``
+        (spread at random so refused clients do not all return at once).
+        """
+        wait = self.config.busy_retry_ms
+        wait += random.randint(0, wait)
+        body = json.dumps({"file": name, "message": "too many open streams; retrying later"})
+        self.finish(sse.retry(wait) + sse.event(body.encode(), name=b"busy"))
 
     def _backlog(self) -> int:
         raw = self.get_query_argument("lines", None)

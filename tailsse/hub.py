@@ -26,13 +26,11 @@ from tailsse.follow import (
     Batch,
     Change,
     Follower,
-    Line,
+    Lines,
     Position,
     Segment,
     backlog_start,
-    check_in_file,
     open_segment,
-    read_lines,
 )
 from tailsse.watch import Watcher
 
@@ -48,10 +46,22 @@ MESSAGES = {
 }
 
 
+class Payload:
+    """One encoded batch for every viewer at the head; transports may cache a framing."""
+
+    __slots__ = ("data", "framed")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.framed: bytes | None = None
+
+
 class Transport(Protocol):
     """What a subscriber writes to (an HTTP response, in practice)."""
 
     def send(self, data: bytes) -> Awaitable[None] | None: ...
+
+    def push(self, payload: Payload) -> None: ...
 
     def buffered(self) -> int: ...
 
@@ -80,14 +90,26 @@ class Subscriber:
         return self.transport.send(data)
 
 
-def encode_lines(segment: Segment, lines: list[Line]) -> bytes:
+def encode_lines(segment: Segment, lines: Lines) -> bytes:
     """Encode lines of one file as SSE message events, each with its position id."""
-    ino = segment.ino
-    line_event = sse.line_event
+    ends, data = lines.ends, lines.data
+    if not ends:
+        return b""
+    prefix = b"id: %x-" % segment.ino
+    if lines.cr:
+        # A CR must not reach the wire: it would end the data field in a browser.
+        data = [d.replace(b"\r", b"\ndata: ") if b"\r" in d else d for d in data]
+    if lines.pieces is None and lines.early is None:
+        # The hot path: one format per line, the fingerprint the same for all of them.
+        tail = b"-%x\ndata: " % lines.head
+        return b"".join([b"%s%d%s%s\n\n" % (prefix, e, tail, d) for e, d in zip(ends, data, strict=True)])
+    pieces = lines.pieces or ()
+    early = lines.early or []
     return b"".join(
         [
-            line_event(line.data, Position(ino, line.end, line.check).event_id(not line.complete))
-            for line in lines
+            b"%s%d-%x%s\ndata: %s\n\n"
+            % (prefix, e, early[i] if i < len(early) else lines.head, b"-p" if i in pieces else b"", d)
+            for i, (e, d) in enumerate(zip(ends, data, strict=True))
         ]
     )
 
@@ -113,6 +135,7 @@ class Channel:
         self.head: set[Subscriber] = set()
         self.catching: set[Subscriber] = set()
         self._polling = False
+        self.count = [0]  # open streams; shared by every channel of a hub
 
     @property
     def subscribers(self) -> set[Subscriber]:
@@ -159,19 +182,25 @@ class Channel:
                 parts.append(encode_lines(item.segment, item.lines))
             else:
                 parts.append(encode_change(self.name, item.kind, item.segment, item.detail))
-        payload = b"".join(parts)
+        payload = Payload(b"".join(parts))
         segment, offset = self.follower.segment, self.follower.pos
         limit = self.config.write_buffer_limit
-        for sub in list(self.head):
+        now = time.monotonic()
+        stalled = []
+        for sub in self.head:
+            transport = sub.transport
+            if transport.buffered() > limit:
+                stalled.append(sub)
+                continue
+            transport.push(payload)
+            sub.segment, sub.offset, sub.last_write = segment, offset, now
+        for sub in stalled:
             if sub.transport.closed():
                 self.unsubscribe(sub)
-            elif sub.transport.buffered() > limit:
-                # Stalled: stop pushing; it reads from the file once it drains.
+            else:
+                # It stopped reading: push no more. It reads from the file once it drains.
                 self.head.discard(sub)
                 self._start_catch_up(sub)
-            else:
-                sub.send(payload)
-                sub.segment, sub.offset = segment, offset
 
     def locate(self, pos: Position) -> tuple[Segment, int] | None:
         """Find the open file and offset an event id refers to, if it is still there."""
@@ -183,7 +212,7 @@ class Channel:
             try:
                 if pos.offset > max(limit or 0, os.fstat(seg.fd).st_size):
                     continue
-                if check_in_file(seg.fd, pos.offset) != pos.check:
+                if seg.fingerprint(pos.offset) != pos.check:
                     continue
             except OSError:
                 continue
@@ -207,11 +236,7 @@ class Channel:
                 continue
             try:
                 size = os.fstat(seg.fd).st_size
-                if (
-                    seg.ino == pos.ino
-                    and pos.offset <= size
-                    and check_in_file(seg.fd, pos.offset) == pos.check
-                ):
+                if seg.ino == pos.ino and pos.offset <= size and seg.fingerprint(pos.offset) == pos.check:
                     seg.end, seg.retained, seg.kind = size, False, "rotated"
                     seg.successor = self.follower.segment
                     return seg, pos.offset
@@ -224,6 +249,7 @@ class Channel:
         """Start a stream: resume after ``last_event_id`` or send ``backlog`` lines first."""
         self.wake()  # bring the head up to date so the backlog ends where the file does
         sub = Subscriber(transport, self)
+        self.count[0] += 1
         prelude = sse.retry(self.config.retry_ms)
         pos = Position.parse(last_event_id)
         seg = self.follower.segment
@@ -251,6 +277,8 @@ class Channel:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         """Forget a stream; it holds nothing afterwards."""
+        if sub.active:
+            self.count[0] -= 1
         sub.active = False
         self.head.discard(sub)
         self.catching.discard(sub)
@@ -287,7 +315,7 @@ class Channel:
                     sub.offset = 0
                     await _sent(sub.send(encode_change(self.name, seg.kind, seg)))
                     continue
-                lines, end = read_lines(seg.fd, sub.offset, stop, config.read_chunk, config.max_line_bytes)
+                lines, end = seg.read(sub.offset, stop, config.read_chunk, config.max_line_bytes)
                 if not lines:
                     break  # the file shrank under us; the head will report it
                 sub.offset = end
@@ -317,6 +345,7 @@ class Hub:
 
     def __init__(self, config: Config, files: dict[str, str]) -> None:
         self.config = config
+        self._count = [0]
         self.channels: dict[str, Channel] = {}
         self._by_path: dict[str, list[Channel]] = {}
         for name, path in files.items():
@@ -329,6 +358,7 @@ class Hub:
 
     def _add(self, name: str, path: str) -> Channel:
         channel = Channel(name, path, self.config)
+        channel.count = self._count
         self.channels[name] = channel
         self._by_path.setdefault(channel.follower.path, []).append(channel)
         return channel
@@ -375,7 +405,7 @@ class Hub:
 
     def subscriber_count(self) -> int:
         """Open streams across all files."""
-        return sum(len(c.head) + len(c.catching) for c in self.channels.values())
+        return self._count[0]
 
     def rescan(self) -> None:
         """Pick up files that appeared in served directories or now match a glob."""

@@ -29,7 +29,7 @@ from watchdog.observers.polling import PollingObserver
 log = logging.getLogger(__name__)
 
 MAX_MOVES = 4096  # renames remembered for finding rotated-away files
-QUIET = 0.03  # seconds without events before the list of renames is taken as complete
+QUIET = 0.1  # seconds without events before the list of renames is taken as complete
 
 
 def interests(path: str) -> dict[str, str]:

@@ -103,6 +103,34 @@ def open_stream(client, path: str, headers: dict[str, str] | None = None):
     return reader, future
 
 
+class CaptureTransport:
+    """A transport that keeps everything sent to it (for hub-level tests)."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.sends = 0
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+        self.sends += 1
+
+    def push(self, payload) -> None:
+        self.send(payload.data)
+
+    def buffered(self) -> int:
+        return 0
+
+    def closed(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def text(self) -> str:
+        return b"".join(self.sent).decode("utf-8")
+
+
 def append(path, data: bytes) -> None:
     """Append bytes to a file with one write()."""
     with open(path, "ab") as f:

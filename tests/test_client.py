@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -21,6 +22,7 @@ import pytest
 
 from tailsse import client
 from tailsse.cli import build_parser
+from tailsse.sseparse import Event
 from tests.conftest import append
 
 BOM = b"\xef\xbb\xbf"
@@ -64,6 +66,22 @@ def test_token_from_option_environment_and_header():
     assert client.target_from_args(parse(url, "--token", "t1"), env).headers == {"Authorization": "Bearer t1"}
     args = parse(url, "--token", "t1", "-H", "authorization: Basic eA==")
     assert client.target_from_args(args, {}).headers == {"authorization": "Basic eA=="}
+
+
+def test_last_event_id_header_is_only_the_start():
+    target = client.target_from_args(parse("http://h/e", "-H", "Last-Event-ID: 7"), {})
+    assert (target.headers, target.last_event_id) == ({}, "7")
+    target = client.target_from_args(
+        parse("http://h/e", "--last-event-id", "8", "-H", "last-event-id: 7"), {}
+    )
+    assert target.last_event_id == "8"
+
+
+@pytest.mark.parametrize("argv", [["--last-event-id", "a\nb"], ["--token", "x\ry"]])
+def test_line_breaks_in_sent_values_are_refused(argv):
+    err = io.StringIO()
+    assert client.run(parse("http://127.0.0.1:1/e", *argv), io.BytesIO(), err) == 2
+    assert "line breaks" in one_error_line(err.getvalue())
 
 
 @pytest.mark.parametrize(
@@ -266,7 +284,7 @@ STREAM = (
     b"\rid: 2\ndata: last\n\nid: 3\ndata: incomplete\n"
 )
 EXPECTED = {
-    "data": b"first\ntwo\nlines\nno id\nlast\n",
+    "data": b"first\nno id\nlast\n",
     "events": b"message\t1\tfirst\nnote\t1\ttwo\nnote\t1\tlines\nmessage\t1\tno id\nmessage\t2\tlast\n",
     "json": b"".join(
         json.dumps(e).encode() + b"\n"
@@ -293,6 +311,8 @@ def test_output_modes(sse_server, follow, mode):
     assert "Last-Event-ID" not in server.requests[0].headers
     assert server.requests[0].headers["Accept"] == "text/event-stream"
     assert "reconnecting in 0.05 s" in err and "204" in err
+    # Plain output is for the data of message events; other events are told on stderr.
+    assert ("note: two lines" in err) == (mode == "data")
 
 
 def test_retry_is_honoured(sse_server, follow):
@@ -305,6 +325,16 @@ def test_retry_is_honoured(sse_server, follow):
     assert second.at - first.done_at >= 0.6
     assert 0.1 <= third.at - second.done_at < 0.6
     assert second.headers["Last-Event-ID"] == "a" and third.headers["Last-Event-ID"] == "b"
+
+
+def test_non_ascii_id_and_url(sse_server, follow):
+    server = sse_server([Reply(body="retry: 10\nid: caf\u00e9 \u65e5\ndata: x\n\n".encode())])
+    status, out, err = follow(server.url + "/caf\u00e9 log", "-q").finish()
+    assert (status, out) == (0, b"x\n"), err
+    assert [r.path for r in server.requests] == ["/caf%C3%A9%20log"] * 2
+    # http.server reads header bytes as latin-1; the client sent UTF-8, as EventSource does.
+    sent = server.requests[1].headers["Last-Event-ID"].encode("latin-1").decode("utf-8")
+    assert sent == "caf\u00e9 \u65e5"
 
 
 def test_204_is_a_clean_end(sse_server, follow):
@@ -361,6 +391,27 @@ def test_redirect_is_followed(sse_server, follow):
     status, out, err = follow(server.url + "/old", "-q").finish()
     assert (status, out) == (0, b"here\n"), err
     assert [r.path for r in server.requests] == ["/old", "/real", "/old"]  # then 204
+
+
+def test_credentials_stay_with_their_origin(sse_server, follow):
+    other = sse_server([Reply(body=b"retry: 10\ndata: moved\n\n")])
+    server = sse_server([Reply(307, headers={"Location": other.url + "/e"})])
+    status, out, err = follow(server.url + "/e", "--token", "t", "-H", "X-One: 1", "-q").finish()
+    assert (status, out) == (0, b"moved\n"), err
+    assert server.requests[0].headers["Authorization"] == "Bearer t"
+    assert "Authorization" not in other.requests[0].headers
+    assert other.requests[0].headers["X-One"] == "1"
+
+
+def test_reconnection_waits_out_a_proxy_error_but_not_a_404(sse_server, follow):
+    replies = [Reply(body=b"retry: 10\ndata: a\n\n"), Reply(503), Reply(body=b"data: b\n\n"), Reply(404)]
+    server = sse_server(replies)
+    status, out, err = follow(server.url + "/e").finish()
+    assert (status, out) == (1, b"a\nb\n"), err
+    assert len(server.requests) == 4
+    lines = err.strip().splitlines()
+    assert "503" in lines[1] and "retrying in 0.01 s" in lines[1]
+    assert "404" in lines[-1] and "Traceback" not in err
 
 
 @pytest.mark.parametrize("count", [5, 20_000])
@@ -445,6 +496,7 @@ LINES = [
     "unicode: caf\u00e9 \u20ac \u65e5\u672c \U0001f600".encode(),
     b"nul \x00 inside",
     b"x" * 10_000,
+    b"0123456789" * 10_000,  # longer than --max-line-bytes: sent in pieces, printed whole
 ]
 
 
@@ -468,7 +520,14 @@ def test_client_view_equals_the_file(server_process, follow, tmp_path):
     proc = follow(server.url + "events/other.log")
     got = b"".join(proc.take(4))
     assert got == "cr\ninside\nbad \ufffd byte\ncrlf line\n".encode()
-    assert proc.finish(sig=signal.SIGINT)[0] == 0
+    # What happens to the file is a status message, not a line of the log.
+    other.write_bytes(b"fresh\n")
+    assert proc.take(1) == [b"fresh\n"]
+    status, _, err = proc.finish(sig=signal.SIGINT)
+    assert status == 0
+    assert (
+        err == "tailsse follow: other.log: the file was truncated; following it again from its first byte\n"
+    )
 
 
 def test_reconnect_across_a_server_restart(server_process, follow, tmp_path):
@@ -490,3 +549,16 @@ def test_reconnect_across_a_server_restart(server_process, follow, tmp_path):
     assert status == 0
     assert out == log.read_bytes()  # nothing lost, nothing repeated
     assert "reconnected, resuming after id" in err and "Traceback" not in err
+
+
+def test_plain_output_rejoins_pieces_and_tells_notices():
+    out, notices = io.BytesIO(), []
+    printer = client.Printer(out, "data", notices.append)
+    Ev = Event
+    printer.chunk(b"", [Ev("ab", id="f-2-p"), Ev("cd", id="f-4-p")])
+    assert out.getvalue() == b""
+    printer.chunk(b"", [Ev("ef", id="f-6"), Ev("x", id="f-8-p")])
+    rotated = Ev('{"file": "app.log", "message": "the file was replaced"}', "rotated", "g-0")
+    printer.chunk(b"", [rotated, Ev("new", id="g-4"), Ev("not json", "ping")])
+    assert out.getvalue() == b"abcdef\nx\nnew\n"
+    assert notices == ["app.log: the file was replaced", "ping: not json"]

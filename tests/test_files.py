@@ -12,7 +12,7 @@ import pytest
 from tailsse import hub
 from tailsse.app import make_app
 from tailsse.files import expand, name_files, safe_name
-from tests.conftest import TEST_CONFIG, append, open_stream
+from tests.conftest import TEST_CONFIG, CaptureTransport, append, open_stream
 
 
 def test_names_are_basenames_when_unique(tmp_path):
@@ -114,23 +114,11 @@ async def test_lines_written_between_backlog_read_and_following_are_not_lost(io_
     append(log_file, b"old 1\nold 2\n")
     config = replace(TEST_CONFIG, paths=(str(log_file),), check_interval=60)
     app = make_app(config)
-    sent = []
-
-    class Capture:
-        def send(self, data):
-            sent.append(data)
-
-        def buffered(self):
-            return 0
-
-        def closed(self):
-            return False
-
-        def close(self):
-            pass
+    capture = CaptureTransport()
+    sent = capture.sent
 
     app.hub.start()
-    app.hub.channels["app.log"].subscribe(Capture(), None, 5)
+    app.hub.channels["app.log"].subscribe(capture, None, 5)
     deadline = time.monotonic() + 3
     while b"in the gap" not in b"".join(sent) and time.monotonic() < deadline:
         await asyncio.sleep(0.01)

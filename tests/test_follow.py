@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import zlib
+from typing import NamedTuple
 
 import pytest
 
 from tailsse.follow import (
+    FINGERPRINT_BYTES,
     Batch,
     Change,
     Follower,
     Position,
     backlog_start,
-    check_in_file,
+    fingerprint,
+    open_segment,
     read_lines,
     split_lines,
 )
@@ -20,11 +24,24 @@ from tailsse.follow import (
 SAMPLE = "alpha\r\nbé ta\ngamma ☕ δ\n\n".encode() + b"x\xffy\n"
 
 
+class L(NamedTuple):
+    end: int
+    data: bytes
+    complete: bool
+
+
+def as_list(lines):
+    pieces = lines.pieces or set()
+    return [L(e, d, i not in pieces) for i, (e, d) in enumerate(zip(lines.ends, lines.data, strict=True))]
+
+
 def lines_of(items):
-    return [line for item in items if isinstance(item, Batch) for line in item.lines]
+    return [line for item in items if isinstance(item, Batch) for line in as_list(item.lines)]
 
 
 def texts(lines):
+    if not isinstance(lines, list):
+        lines = as_list(lines)
     return [line.data.decode("utf-8") for line in lines]
 
 
@@ -94,6 +111,7 @@ def test_multibyte_character_split_between_writes(tmp_path, cut):
 def test_over_long_line_is_cut_into_pieces_without_splitting_characters():
     line = ("é" * 100).encode()  # 200 bytes
     lines, end = split_lines(line + b"\n", 0, 0, 63)
+    lines = as_list(lines)
     assert end == 201
     assert all(len(p.data) <= 63 for p in lines)
     assert b"".join(p.data for p in lines) == line
@@ -116,6 +134,7 @@ def test_read_lines_stops_at_a_known_boundary(tmp_path):
     try:
         lines, end = read_lines(fd, 4, 14, 1 << 16, 1024)
         assert texts(lines) == ["two", "three"] and end == 14
+        assert lines.ends == [8, 14]
         lines, end = read_lines(fd, 0, None, 1 << 16, 1024)
         assert texts(lines) == ["one", "two", "three"] and end == 14
         lines, end = read_lines(fd, 0, None, 5, 1024)  # small reads still progress
@@ -177,16 +196,19 @@ def test_position_ids_round_trip_and_reject_garbage():
         assert Position.parse(bad) is None
 
 
-def test_ids_use_only_safe_characters_and_check_the_bytes(tmp_path):
+def test_fingerprint_covers_the_first_bytes_up_to_the_offset(tmp_path):
     path = tmp_path / "f.log"
-    path.write_bytes(b"")
-    got = follow_writes(tmp_path, [b"hello\nworld\n"])
-    fd = os.open(tmp_path / "f.log", os.O_RDONLY)
+    path.write_bytes(b"hello\n" + b"x" * 100 + b"\n")
+    seg = open_segment(str(path))
     try:
-        for line in got:
-            assert check_in_file(fd, line.end) == line.check
+        assert seg.fingerprint(6) == zlib.crc32(b"hello\n")
+        assert seg.fingerprint(107) == zlib.crc32((b"hello\n" + b"x" * 100)[:FINGERPRINT_BYTES])
+        assert seg.fingerprint(107) == seg.fingerprint(80)  # the same past the first bytes
+        # The same file written again with other content is told apart.
+        path.write_bytes(b"HELLO\n" + b"x" * 100 + b"\n")
+        assert fingerprint(seg.fd, 6) != zlib.crc32(b"hello\n")
     finally:
-        os.close(fd)
+        seg.close()
 
 
 def test_start_skips_existing_content_but_keeps_a_trailing_partial(tmp_path):

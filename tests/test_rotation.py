@@ -14,7 +14,7 @@ import pytest
 
 from tailsse import follow, watch
 from tailsse.app import make_app
-from tests.conftest import TEST_CONFIG, append, open_stream
+from tests.conftest import TEST_CONFIG, CaptureTransport, append, open_stream
 
 
 @pytest.fixture(params=["inotify", "poll"])
@@ -228,7 +228,8 @@ async def test_resume_after_restart_finds_the_renamed_file(io_loop, log_file, mo
     with open(log_file, "rb") as f:
         seg = follow.open_segment(str(log_file))
         lines, _ = follow.read_lines(seg.fd, 0, None, 1 << 16, 1024)
-        last_id = follow.Position(seg.ino, lines[0].end, lines[0].check).event_id().decode()
+        end = lines.ends[0]
+        last_id = follow.Position(seg.ino, end, seg.fingerprint(end)).event_id().decode()
         seg.close()
         f.close()
     app.hub.close()
@@ -238,22 +239,10 @@ async def test_resume_after_restart_finds_the_renamed_file(io_loop, log_file, mo
     log_file.write_bytes(b"d\n")
     fresh = make_app(app_config)
     fresh.hub.start()
-    sent = []
+    capture = CaptureTransport()
+    sent = capture.sent
 
-    class Capture:
-        def send(self, data):
-            sent.append(data)
-
-        def buffered(self):
-            return 0
-
-        def closed(self):
-            return False
-
-        def close(self):
-            pass
-
-    fresh.hub.channels["app.log"].subscribe(Capture(), last_id, 100)
+    fresh.hub.channels["app.log"].subscribe(capture, last_id, 100)
     await wait_for(lambda: b"data: d" in b"".join(sent))
     text = b"".join(sent).decode()
     data = [ln[6:] for ln in text.splitlines() if ln.startswith("data: ") and not ln.startswith("data: {")]
@@ -266,17 +255,13 @@ async def test_position_gone_says_lost_and_starts_over(http_server_client, log_f
     reader = await stream(http_server_client)
     append(log_file, b"a\n")
     first = await reader.next()
-    os.remove(log_file)
-    log_file.write_bytes(b"x\ny\n")
-    await wait_for(lambda: os.path.exists(log_file))
-    app = http_server_client._http_server.request_callback
-    app.hub.channels["app.log"].wake()
+    channel = http_server_client._http_server.request_callback.hub.channels["app.log"]
     for _ in range(follow.Follower.KEEP_RETIRED + 1):  # push the old file out of memory
         os.rename(log_file, str(log_file) + ".old")
         os.remove(str(log_file) + ".old")
         log_file.write_bytes(b"x\ny\n")
-        await asyncio.sleep(0.05)
-        app.hub.channels["app.log"].wake()
+        ino = os.stat(log_file).st_ino
+        await wait_for(lambda ino=ino: channel.follower.segment and channel.follower.segment.ino == ino)
     again = await stream(http_server_client, headers={"Last-Event-ID": first["id"]})
     event = await again.next()
     assert event["event"] == "lost"

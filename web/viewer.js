@@ -69,7 +69,8 @@
     regex: flag(params.get("regex"), false),
     matchCase: flag(params.get("case"), false),
   };
-  var backlogParam = /^\d{1,7}$/.test(params.get("lines") || "") ? params.get("lines") : null;
+  // ?lines=N asks for a backlog; the server refuses more than 100,000 (an error would stop the stream)
+  var backlogParam = /^\d{1,9}$/.test(params.get("lines") || "") ? String(Math.min(100000, +params.get("lines"))) : null;
 
   // ---- state
 
@@ -86,6 +87,7 @@
   var lastPos = null; // {ino, offset} of the last line received, to drop repeats after a manual reconnect
   var dedupe = false;
   var reconnectTimer = 0;
+  var busyTimer = 0;
   var reconnectDelay = 1000;
   var pauseAt = null; // follow=0: pause once lines beyond this file size arrive
   var matcher = null; // the compiled filter, or null
@@ -93,9 +95,8 @@
   var matchCount = 0;
   var lineCount = 0; // line entries kept (meta rows aside)
   var received = 0;
-  var lastSetTop = -1;
   var lastTop = 0;
-  var quietUntil = 0;
+  var lastInput = -1e9; // when the user last scrolled by hand (wheel, touch, keys, scrollbar)
   var toolsEl = null;
 
   // ---- ANSI SGR colours: parsed into runs over the visible text; other escapes are dropped
@@ -421,16 +422,50 @@
     return row;
   }
 
+  // Rows live in chunks of CHUNK rows: the browser lays out and paints only the chunks on
+  // screen (content-visibility), and dropping old rows touches only the first chunk.
+  var CHUNK = 200;
+  var tail = null;
+
+  function appendRows(nodes) {
+    var i = 0;
+    while (i < nodes.length) {
+      if (!tail || tail.childElementCount >= CHUNK) {
+        tail = doc.createElement("div");
+        tail.className = "chunk";
+        logEl.appendChild(tail);
+      }
+      var frag = doc.createDocumentFragment();
+      for (var room = CHUNK - tail.childElementCount; room > 0 && i < nodes.length; room--, i++) frag.appendChild(nodes[i]);
+      tail.appendChild(frag);
+    }
+  }
+
+  function removeRow(node) {
+    var chunk = node.parentNode;
+    if (!chunk) return;
+    chunk.removeChild(node);
+    if (!chunk.firstChild) {
+      chunk.parentNode.removeChild(chunk);
+      if (chunk === tail) tail = null;
+    }
+  }
+
+  function clearRows() {
+    logEl.textContent = "";
+    tail = null;
+  }
+
   function rerenderAll() {
     hideTools();
-    var frag = doc.createDocumentFragment();
+    var nodes = [];
     for (var i = 0; i < entries.length; i++) {
       var e = entries[i];
       e.node = e.shown ? renderRow(e) : null;
-      if (e.node) frag.appendChild(e.node);
+      if (e.node) nodes.push(e.node);
     }
-    logEl.textContent = "";
-    logEl.appendChild(frag);
+    clearRows();
+    appendRows(nodes);
     if (mode === "live") toBottom();
   }
 
@@ -449,13 +484,12 @@
 
   function toBottom() {
     logEl.scrollTop = logEl.scrollHeight;
-    lastSetTop = lastTop = logEl.scrollTop;
+    lastTop = logEl.scrollTop;
   }
 
   function pause(why) {
     if (mode !== "live" && why === "scroll") return;
     mode = why;
-    lastSetTop = -1;
     hideTools();
     syncPause();
   }
@@ -525,16 +559,16 @@
       count(e, 1);
     }
     trim(keep);
-    var frag = doc.createDocumentFragment();
+    var nodes = [];
     var start = entries.length - items.length;
     for (i = Math.max(0, start); i < entries.length; i++) {
       e = entries[i];
       if (e.shown && !e.node) {
         e.node = renderRow(e);
-        frag.appendChild(e.node);
+        nodes.push(e.node);
       }
     }
-    logEl.appendChild(frag);
+    appendRows(nodes);
     if (mode === "live") toBottom();
     syncCount();
   }
@@ -543,17 +577,10 @@
     var over = entries.length - keep;
     if (over <= 0) return;
     var gone = entries.splice(0, over);
-    var lastNode = null;
     for (var i = 0; i < gone.length; i++) {
       count(gone[i], -1);
-      if (gone[i].node) lastNode = gone[i].node;
+      if (gone[i].node) removeRow(gone[i].node);
       gone[i].node = null;
-    }
-    if (lastNode) {
-      var range = doc.createRange();
-      range.setStartBefore(logEl.firstChild);
-      range.setEndAfter(lastNode);
-      range.deleteContents();
     }
   }
 
@@ -622,7 +649,11 @@
     es.onopen = function () {
       if (source !== es) return;
       reconnectDelay = 1000;
-      setStatus("live", "Live", "Live: " + name);
+      clearTimeout(busyTimer);
+      // After a "busy" answer, only call it live once this stream has not been refused too.
+      busyTimer = setTimeout(function () {
+        if (source === es && es.readyState === EventSource.OPEN) setStatus("live", "Live", "Live: " + name);
+      }, statusEl.getAttribute("data-state") === "busy" ? 500 : 0);
     };
     es.onerror = function () {
       if (source !== es) return;
@@ -636,10 +667,17 @@
           connect(name, backlogParam);
         }, reconnectDelay);
         reconnectDelay = Math.min(reconnectDelay * 2, 30000);
-      } else {
+      } else if (statusEl.getAttribute("data-state") !== "busy") {
         setStatus("reconnecting", "Reconnecting…", "Connection lost; reconnecting (the stream resumes after the last line)");
       }
     };
+    es.addEventListener("busy", function (ev) {
+      if (source !== es) return;
+      clearTimeout(busyTimer);
+      var message = "the server has too many open streams; retrying";
+      try { message = JSON.parse(ev.data).message || message; } catch (err) { /* keep ours */ }
+      setStatus("busy", "Server busy", message);
+    });
     es.onmessage = function (ev) { if (source === es) onLine(ev.data, ev.lastEventId); };
     FILE_EVENTS.forEach(function (kind) {
       es.addEventListener(kind, function (ev) { if (source === es) onFileEvent(kind, ev.data); });
@@ -738,7 +776,7 @@
     received = 0;
     lineCount = matchLines = matchCount = 0;
     hideTools();
-    logEl.textContent = "";
+    clearRows();
     mode = "live";
     syncPause();
     syncCount();
@@ -746,6 +784,7 @@
 
   function show(name, how) {
     current = name;
+    root.classList.toggle("no-file", !name);
     $("picker").hidden = !!name;
     logEl.hidden = !name;
     fileSelect.value = name || "";
@@ -975,7 +1014,6 @@
     $("wrap").addEventListener("click", function () {
       opts.wrap = !opts.wrap;
       remember("wrap", opts.wrap ? 1 : 0);
-      quietUntil = performance.now() + 200;
       applyView();
       if (mode === "live") toBottom();
     });
@@ -1022,28 +1060,38 @@
       if (name !== current) { show(name, null); listFiles(); } else refilter();
     });
 
+    // Only the user's own scrolling pauses: layout changes (wrapping, resizing, rows
+    // measured for the first time) can move the view too, and then it is put back.
+    function byHand() { lastInput = performance.now(); }
+    logEl.addEventListener("wheel", byHand, { passive: true });
+    logEl.addEventListener("touchmove", byHand, { passive: true });
+    logEl.addEventListener("mousedown", byHand);
+    logEl.addEventListener("keydown", function (ev) {
+      if (/^(PageUp|PageDown|ArrowUp|ArrowDown|Home| )$/.test(ev.key)) byHand();
+    });
     logEl.addEventListener("scroll", function () {
       var top = logEl.scrollTop;
-      if (Math.abs(top - lastSetTop) <= 1 || performance.now() < quietUntil) { lastTop = top; return; }
-      if (mode === "live" && top < lastTop - 1 && !atBottom()) pause("scroll");
-      else if (mode === "scroll" && atBottom()) resume();
-      lastTop = top;
+      var manual = performance.now() - lastInput < 1000;
+      if (mode === "live" && !atBottom()) {
+        if (manual && top < lastTop - 1) pause("scroll");
+        else if (!manual) toBottom();
+      } else if (mode === "scroll" && manual && atBottom()) {
+        resume();
+      }
+      lastTop = logEl.scrollTop;
     }, { passive: true });
     if (window.ResizeObserver) {
-      new ResizeObserver(function () {
-        quietUntil = performance.now() + 150;
-        if (mode === "live") toBottom();
-      }).observe(logEl);
+      new ResizeObserver(function () { if (mode === "live") toBottom(); }).observe(logEl);
     }
 
     logEl.addEventListener("mouseover", function (ev) {
       var row = ev.target.closest && ev.target.closest(".row");
-      if (row && !row.classList.contains("meta") && row.parentNode === logEl) toolsFor(row);
+      if (row && !row.classList.contains("meta") && logEl.contains(row)) toolsFor(row);
     });
     logEl.addEventListener("mouseleave", hideTools);
     logEl.addEventListener("click", function (ev) {
       var row = ev.target.closest && ev.target.closest(".row");
-      if (row && !row.classList.contains("meta") && row.parentNode === logEl) toolsFor(row);
+      if (row && !row.classList.contains("meta") && logEl.contains(row)) toolsFor(row);
     });
 
     doc.addEventListener("keydown", function (ev) {
@@ -1088,7 +1136,7 @@
   window.tailsse = {
     // for tests and the curious: how many lines are kept, held and received
     stats: function () {
-      return { kept: lineCount, rows: logEl.childElementCount, held: held.length, received: received, mode: mode };
+      return { kept: lineCount, rows: logEl.getElementsByClassName("row").length, held: held.length, received: received, mode: mode };
     },
   };
 
