@@ -7,13 +7,15 @@ import re
 from typing import Any
 
 from tornado.httputil import HTTPMessageDelegate, HTTPServerRequest
-from tornado.web import Application, RedirectHandler, StaticFileHandler
+from tornado.web import Application, ErrorHandler, RedirectHandler
 
 from tailsse import handlers
+from tailsse.auth import Authenticator
 from tailsse.config import Config
 from tailsse.files import expand, name_files
 from tailsse.hub import Hub
 from tailsse.proxy import TrustedProxies
+from tailsse.security import StaticHandler, header_bytes, log_request
 
 
 def web_dir() -> str:
@@ -34,18 +36,28 @@ class TailApp(Application):
 
     hub: Hub
     proxies: TrustedProxies
+    authenticator: Authenticator
+    max_header_bytes: int = 65536
 
     def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> HTTPMessageDelegate:
         """Route a request, first believing what a trusted proxy says about its client."""
         self.proxies.apply(request)
+        if header_bytes(request) > self.max_header_bytes:
+            return self.get_handler_delegate(request, ErrorHandler, {"status_code": 431})
         return super().find_handler(request, **kwargs)
 
 
 def make_app(config: Config, files: dict[str, str] | None = None) -> TailApp:
     """Build the application for the files in ``config.paths`` (or an explicit table)."""
-    if files is None:
-        files = name_files(expand(config.paths))
-    hub = Hub(config, files)
+    if config.redis:
+        # Only here is the redis package needed: serving local files works without it.
+        from tailsse import redis_handlers
+
+        hub: Any = redis_handlers.make_hub(config)
+    else:
+        if files is None:
+            files = name_files(expand(config.paths))
+        hub = Hub(config, files)
     base = config.base_path
     prefix = re.escape(base)
     deps = {"hub": hub, "config": config}
@@ -55,11 +67,15 @@ def make_app(config: Config, files: dict[str, str] | None = None) -> TailApp:
         (prefix, handlers.PageHandler, page),
         (prefix + r"view/([^/]+)", handlers.PageHandler, page),
         (prefix + r"embed/([^/]+)", handlers.PageHandler, {**page, "embed": True}),
-        (prefix + r"events/([^/]+)", handlers.EventsHandler, deps),
+        (prefix + r"events/([^/]+)", handlers.EventsHandler, {**deps, "cors": True}),
         (prefix + r"api/files", handlers.FilesHandler, deps),
-        (prefix + r"healthz", handlers.HealthHandler, deps),
-        (prefix + r"static/(.*)", StaticFileHandler, {"path": web}),
+        # Open even with auth, for load balancers and monitors: it names no file.
+        (prefix + r"healthz", handlers.HealthHandler, {**deps, "public": True}),
+        # The viewer's own code and styles, public like any web page's scripts.
+        (prefix + r"static/([^/]+)", StaticHandler, {"path": web}),
     ]
+    if config.redis:
+        routes[:0] = redis_handlers.routes(prefix, routes)
     if base != "/":
         routes.append((re.escape(base.rstrip("/")), RedirectHandler, {"url": base}))
     app = TailApp(
@@ -68,7 +84,10 @@ def make_app(config: Config, files: dict[str, str] | None = None) -> TailApp:
         default_handler_args=deps,
         compress_response=False,
         xsrf_cookies=False,
+        log_function=log_request,
     )
     app.hub = hub
+    app.authenticator = Authenticator(config.token, config.users)
+    app.max_header_bytes = config.max_header_bytes
     app.proxies = TrustedProxies(config.trusted_proxy)
     return app

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import getpass
 import logging
 import os
 import shutil
 import signal
+import ssl
 import sys
 import tempfile
 from typing import Any, NoReturn
@@ -17,10 +19,11 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 
-from tailsse import __version__, client, logsim
+from tailsse import __version__, agent, auth, client, logsim
 from tailsse.app import make_app
 from tailsse.config import Config, cli_options, option_name
 from tailsse.files import expand, name_files
+from tailsse.security import HideMalformed, server_options, ssl_context
 
 log = logging.getLogger("tailsse")
 
@@ -71,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             serve.add_argument(flag, default=default, metavar=meta["metavar"], help=help_text)
     client.add_follow_parser(sub)
+    agent.add_agent_parser(sub)
+    hasher = sub.add_parser(
+        "hash-password",
+        help="print a users-file line for --users-file",
+        description="Read a password (prompted, or the first line of stdin) and print USER:HASH"
+        " for --users-file. The password never goes on the command line.",
+    )
+    hasher.add_argument("user", metavar="USER", help="user name (no ':')")
     return parser
 
 
@@ -80,26 +91,39 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "follow":
         return client.run(args)
+    if args.command == "agent":
+        return agent.run(args, parser)
+    if args.command == "hash-password":
+        return _hash_password(parser, args.user)
     if args.command != "serve":
         parser.print_help(sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.paths and not args.demo:
-        parser.error("serve needs at least one PATH (or --demo)")
+    logging.getLogger("tornado.general").addFilter(HideMalformed())
+    if not args.paths and not args.demo and not args.redis:
+        parser.error("serve needs at least one PATH (or --demo, or --redis URL)")
+    if args.redis and (args.paths or args.demo):
+        parser.error("serve --redis serves what agents write to Redis: run `tailsse agent PATH...` for files")
     demo_dir = tempfile.mkdtemp(prefix="tailsse-demo-") if args.demo else None
     try:
         paths = list(args.paths)
         if demo_dir:
             paths.append(_write_demo(demo_dir))
         options = {name: getattr(args, name) for name, _, _ in cli_options()}
+        # The token comes from a file or the environment, never from the command line,
+        # where every user of the machine could read it in the process list.
+        token = "" if args.token_file else os.environ.get(auth.TOKEN_ENV, "").strip()
         try:
-            config = Config(paths=tuple(paths), **options)
+            if token:
+                auth.check_token(token, f"${auth.TOKEN_ENV}")
+            config = Config(paths=tuple(paths), token=token, **options)
+            context = ssl_context(config)
         except ValueError as exc:
             parser.error(str(exc))
         files = name_files(expand(config.paths))
-        if not files:
+        if not files and not config.redis:
             parser.error("no file matches the given PATHs")
-        return asyncio.run(_serve(config, files, demo_dir))
+        return asyncio.run(_serve(config, files, demo_dir, context))
     except KeyboardInterrupt:
         return 0
     finally:
@@ -116,12 +140,32 @@ def _write_demo(directory: str) -> str:
     return path
 
 
-def _url(host: str, port: int, base: str) -> str:
+def _url(host: str, port: int, base: str, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}{base}"
+    return f"{scheme}://{shown}:{port}{base}"
 
 
-async def _serve(config: Config, files: dict[str, str], demo_dir: str | None) -> int:
+def _hash_password(parser: argparse.ArgumentParser, user: str) -> int:
+    """``tailsse hash-password USER``: print a users-file line."""
+    if not user or ":" in user or any(c.isspace() for c in user):
+        parser.error("hash-password: USER must be non-empty, without ':' or spaces")
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("tailsse: error: the passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("tailsse: error: empty password", file=sys.stderr)
+        return 1
+    print(f"{user}:{auth.hash_password(password)}")
+    return 0
+
+
+async def _serve(
+    config: Config, files: dict[str, str], demo_dir: str | None, context: ssl.SSLContext | None = None
+) -> int:
     app = make_app(config, files)
     try:
         sockets = bind_sockets(config.port, config.host)
@@ -129,13 +173,19 @@ async def _serve(config: Config, files: dict[str, str], demo_dir: str | None) ->
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
         print(f"tailsse: error: cannot listen on {config.host}:{config.port}: {reason}", file=sys.stderr)
         return 1
-    server = HTTPServer(app, idle_connection_timeout=3600)
+    server = HTTPServer(app, **server_options(config, context))
     server.add_sockets(sockets)
     app.hub.start()
     port = sockets[0].getsockname()[1]
     for name, path in files.items():
         log.info("following %s as %s", path, name)
-    print(f"tailsse {__version__}: open {_url(config.host, port, config.base_path)}", flush=True)
+    scheme = "https" if context else "http"
+    print(f"tailsse {__version__}: open {_url(config.host, port, config.base_path, scheme)}", flush=True)
+    if config.auth:
+        log.info(
+            "authentication required (%s)",
+            "token and users" if config.token and config.users else "token" if config.token else "users",
+        )
 
     demo = None
     if demo_dir:

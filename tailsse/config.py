@@ -7,12 +7,19 @@ the README's option table all come from this one declaration.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
+
+from tailsse.auth import check_token, read_token, read_users
 
 
-def _opt(default: Any, help: str, minimum: float | None = None, metavar: str = "") -> Any:
-    return field(default=default, metadata={"help": help, "min": minimum, "metavar": metavar})
+def _opt(
+    default: Any, help: str, minimum: float | None = None, metavar: str = "", agent_only: bool = False
+) -> Any:
+    meta = {"help": help, "min": minimum, "metavar": metavar, "agent_only": agent_only}
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,52 @@ class Config:
         0.01,
         "SECONDS",
     )
+    header_timeout: float = _opt(
+        10.0,
+        "seconds a client may take to send a request's headers (also how long an idle"
+        " keep-alive connection stays open; event streams are never cut)",
+        0.1,
+        "SECONDS",
+    )
+    token_file: str = _opt(
+        "",
+        "file whose first line is the shared access token (or set $TAILSSE_TOKEN); enables auth",
+        metavar="FILE",
+    )
+    users_file: str = _opt(
+        "",
+        "file of user:hash lines for HTTP basic auth (make lines with: tailsse hash-password USER)",
+        metavar="FILE",
+    )
+    certfile: str = _opt("", "PEM certificate (chain) to serve HTTPS directly", metavar="FILE")
+    keyfile: str = _opt("", "PEM private key of --certfile (if not inside it)", metavar="FILE")
+    cors_origin: tuple[str, ...] = _opt(
+        (),
+        "origin (scheme://host[:port]) whose pages may open event streams; repeatable; '*' for any, without credentials",
+        metavar="ORIGIN",
+    )
+    token: str = field(default="", repr=False)  # the shared token itself (from the file or the environment)
+    users: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # (user, password hash)
+    max_header_bytes: int = 65536  # larger request headers are answered 431
+    redis: str = _opt(
+        "",
+        "Redis URL (e.g. redis://host:6379/0): serve every file that agents write there, or, for"
+        " `tailsse agent`, where to write",
+        metavar="URL",
+    )
+    source: str = _opt(
+        "",
+        "agent only: the name of this host's files in Redis (empty: the hostname)",
+        metavar="NAME",
+        agent_only=True,
+    )
+    retention: int = _opt(
+        100_000,
+        "agent only: lines kept per file in Redis (approximate, trimmed by Redis)",
+        1,
+        "N",
+        agent_only=True,
+    )
     retry_ms: int = 1000  # the retry: field; EventSource waits this long before reconnecting
     busy_retry_ms: int = 5000  # retry: sent with a "busy" answer (plus up to as much again at random)
     max_backlog: int = 100_000  # largest ?lines= a request may ask for
@@ -67,6 +120,68 @@ class Config:
                 "--frame-ancestors: sources are separated by spaces; ';' ',' and newlines are not allowed"
             )
         object.__setattr__(self, "trusted_proxy", _networks(self.trusted_proxy))
+        if self.port > 65535:
+            raise ValueError(f"--port must be at most 65535, got {self.port}")
+        if self.host and not _HOST.match(self.host):
+            raise ValueError(f"--host: not an address or host name: {self.host!r}")
+        if not _BASE.match(self.base_path) or "/../" in self.base_path or "/./" in self.base_path:
+            raise ValueError(
+                f"--base-path: use letters, digits and . _ ~ - between slashes, got {self.base_path!r}"
+            )
+        object.__setattr__(self, "cors_origin", _origins(self.cors_origin))
+        if self.keyfile and not self.certfile:
+            raise ValueError("--keyfile needs --certfile")
+        if self.token_file:
+            object.__setattr__(self, "token", read_token(self.token_file))
+        elif self.token:
+            check_token(self.token, "token")
+        if self.users_file and not self.users:
+            object.__setattr__(self, "users", read_users(self.users_file))
+        object.__setattr__(self, "users", tuple(tuple(u) for u in self.users))
+
+    @property
+    def auth(self) -> bool:
+        """Whether credentials are required."""
+        return bool(self.token or self.users)
+
+
+_HOST = re.compile(
+    r"\A(?:[0-9A-Fa-f:.]+|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)\Z"
+)
+_BASE = re.compile(r"\A/(?:[A-Za-z0-9._~-]+/)*\Z")
+
+
+def _origins(specs: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Origins as browsers send them in ``Origin``: scheme://host[:port], nothing more."""
+    if isinstance(specs, str):
+        specs = (specs,)
+    out: list[str] = []
+    for spec in specs:
+        text = spec.strip().rstrip("/")
+        if text == "*":
+            out.append(text)
+            continue
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or parts.username
+            or parts.password
+        ):
+            raise ValueError(f"--cors-origin: not an origin such as https://dash.example.com: {spec!r}")
+        host = parts.hostname.lower()
+        host = f"[{host}]" if ":" in host else host
+        default = {"http": 80, "https": 443}[parts.scheme]
+        out.append(f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else ""))
+    return tuple(dict.fromkeys(out))
 
 
 def _networks(specs: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -87,15 +202,19 @@ def option_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def cli_options() -> list[tuple[str, Any, dict[str, Any]]]:
-    """(field name, default, metadata) for each Config field that is a CLI option."""
-    return [(f.name, f.default, dict(f.metadata)) for f in fields(Config) if "help" in f.metadata]
+def cli_options(agent: bool = False) -> list[tuple[str, Any, dict[str, Any]]]:
+    """(field name, default, metadata) for each Config field that is a CLI option of serve (or agent)."""
+    return [
+        (f.name, f.default, dict(f.metadata))
+        for f in fields(Config)
+        if "help" in f.metadata and (agent or not f.metadata.get("agent_only"))
+    ]
 
 
 def options_markdown() -> str:
     """The README's table of command-line options."""
     rows = ["| option | default | meaning |", "| --- | --- | --- |"]
-    for name, default, meta in cli_options():
+    for name, default, meta in cli_options(agent=True):
         flag = option_name(name)
         if isinstance(default, bool):
             shown, spelled = "off", f"`{flag}`"

@@ -20,15 +20,21 @@ def safe_name(text: str) -> str:
 
 
 def expand(paths: tuple[str, ...] | list[str]) -> list[str]:
-    """Turn PATH arguments (files, globs, directories) into absolute file paths."""
+    """Turn PATH arguments (files, globs, directories) into absolute file paths.
+
+    A file found in a directory or by a glob is left out when it resolves (through
+    symlinks) to somewhere outside that directory: serving a directory must not serve
+    what a symlink in it points to elsewhere. A file named explicitly is always kept.
+    """
     out: list[str] = []
     for arg in paths:
         if glob.has_magic(arg):
+            root = dynamic_root(arg)
             matches = sorted(glob.glob(arg))
-            out.extend(m for m in matches if os.path.isfile(m))
+            out.extend(m for m in matches if os.path.isfile(m) and inside(m, root))
         elif os.path.isdir(arg):
-            entries = sorted(os.listdir(arg))
-            out.extend(os.path.join(arg, e) for e in entries if os.path.isfile(os.path.join(arg, e)))
+            entries = [os.path.join(arg, e) for e in sorted(os.listdir(arg))]
+            out.extend(e for e in entries if os.path.isfile(e) and inside(e, arg))
         else:
             out.append(arg)
     seen: dict[str, None] = {}
@@ -51,6 +57,26 @@ def name_files(paths: list[str]) -> dict[str, str]:
             n += 1
         names[candidate] = path
     return names
+
+
+def inside(path: str, root: str) -> bool:
+    """Whether ``path``, every symlink resolved, is within directory ``root`` (resolved too)."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def confining_root(path: str, args: tuple[str, ...] | list[str]) -> str | None:
+    """The served directory a file must stay inside, or None when a PATH names it outright."""
+    path = os.path.abspath(path)
+    if any(not is_dynamic(arg) and os.path.abspath(arg) == path for arg in args):
+        return None
+    for arg in args:
+        if is_dynamic(arg):
+            root = dynamic_root(arg)
+            if path.startswith(root.rstrip(os.sep) + os.sep):
+                return root
+    return None
 
 
 def is_dynamic(arg: str) -> bool:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 
+from tailsse.files import inside
+
 FINGERPRINT_BYTES = 64
 _ID_RE = re.compile(r"\A([0-9a-f]{1,16})-([0-9]{1,19})-([0-9a-f]{1,8})(-p)?\Z")
 
@@ -291,6 +293,17 @@ def open_segment(path: str) -> Segment:
     return Segment(fd, st.st_dev, st.st_ino)
 
 
+def _opened_inside(seg: Segment, path: str, root: str) -> bool:
+    """Whether the file just opened is the one ``path`` resolves to, inside ``root``."""
+    if not inside(path, root):
+        return False
+    try:
+        st = os.stat(os.path.realpath(path))
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (seg.dev, seg.ino)
+
+
 class Follower:
     """Follows one path like ``tail -F``: reopen on rotation, restart on truncation.
 
@@ -314,6 +327,8 @@ class Follower:
         self.chunk = chunk
         self.moved_away = moved_away or (lambda path: [])
         self.quiet_for: Callable[[], float] = lambda: 0.0
+        # A file found in a served directory must not lead out of it (a symlink retargeted).
+        self.confine: str | None = None
         self.wait = 0.0  # after a poll: check again in this many seconds
         self.segment: Segment | None = None  # the file being read now
         self.pos = 0  # where the next line starts in it
@@ -430,6 +445,9 @@ class Follower:
     def _open(self, report: bool, out: list[Batch | Change] | None = None) -> Segment | None:
         try:
             seg = open_segment(self.path)
+            if self.confine is not None and not _opened_inside(seg, self.path, self.confine):
+                seg.close()
+                raise PermissionError(errno.EACCES, "outside the served directory", self.path)
         except FileNotFoundError:
             self.state = "missing"
             return None

@@ -2,28 +2,108 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import os
 import random
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from tornado import iostream
+from tornado.log import app_log
 from tornado.web import HTTPError, RequestHandler
 
 from tailsse import sse
+from tailsse.auth import COOKIE_NAME, Authenticator, parse_basic, parse_bearer
 from tailsse.config import Config
-from tailsse.hub import Channel, Hub, Payload, Subscriber
+from tailsse.hub import Channel, Hub, Payload
+from tailsse.security import request_summary
 
 
 class BaseHandler(RequestHandler):
-    """Plain-text errors; collaborators come from the route table."""
+    """Plain-text errors, credentials, CORS; collaborators come from the route table."""
 
-    def initialize(self, hub: Hub, config: Config, **kwargs: Any) -> None:
+    exchanges_token = False  # pages trade a valid ?token= for a cookie and drop it from the URL
+
+    def initialize(
+        self, hub: Hub, config: Config, public: bool = False, cors: bool = False, **kwargs: Any
+    ) -> None:
         self.hub = hub
         self.config = config
+        self.public = public  # answered without credentials
+        self.cors = cors  # may be read by pages of the --cors-origin origins
+
+    def prepare(self) -> Awaitable[None] | None:
+        """With auth on, let only requests with valid credentials through (401 otherwise)."""
+        authenticator: Authenticator | None = getattr(self.application, "authenticator", None)
+        if authenticator is None or not authenticator.enabled or self.public:
+            return None
+        if self.request.method == "OPTIONS" and self.cors:
+            return None  # a CORS preflight never carries credentials
+        header = self.request.headers.get("Authorization", "")
+        bearer = parse_bearer(header) if header else None
+        if bearer is not None and authenticator.token_ok(bearer):
+            return None
+        cookie = self.get_cookie(COOKIE_NAME)
+        if cookie and authenticator.cookie_ok(cookie):
+            return None
+        token = self.get_query_argument("token", None)
+        if token is not None and authenticator.token_ok(token):
+            if self.exchanges_token and self.request.method == "GET":
+                self._exchange_token(authenticator)
+            return None
+        basic = parse_basic(header) if header and authenticator.users else None
+        if basic is not None:
+            if authenticator.basic_cached(*basic):
+                return None
+            return self._verify_basic(authenticator, *basic)
+        raise HTTPError(401)
+
+    async def _verify_basic(self, authenticator: Authenticator, user: str, password: str) -> None:
+        if not await authenticator.verify_async(user, password):
+            raise HTTPError(401)
+
+    def _exchange_token(self, authenticator: Authenticator) -> None:
+        """Set the auth cookie and redirect to the same URL without the token."""
+        cookie = [f"{COOKIE_NAME}={authenticator.cookie_value}", f"Path={self.config.base_path}", "HttpOnly"]
+        if self.request.protocol == "https":
+            # Lets an iframe on another site use it; Partitioned keeps it to that site's frames.
+            cookie += ["Secure", "SameSite=None", "Partitioned"]
+        else:
+            cookie.append("SameSite=Lax")
+        self.add_header("Set-Cookie", "; ".join(cookie))
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        query = [(k, v) for k, v in parse_qsl(self.request.query, keep_blank_values=True) if k != "token"]
+        # One leading slash: "//host" would be a redirect to another site.
+        target = "/" + self.request.path.lstrip("/")
+        self.redirect(target + ("?" + urlencode(query) if query else ""))
+
+    def cors_headers(self) -> None:
+        """Allow the page of an allowed Origin to read this response (nothing without --cors-origin)."""
+        origins = self.config.cors_origin
+        if not origins or not self.cors:
+            return
+        self.set_header("Vary", "Origin")
+        origin = self.request.headers.get("Origin")
+        if origin in origins:
+            # Named origins may send cookies and basic credentials with withCredentials.
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Allow-Credentials", "true")
+        elif origin is not None and "*" in origins:
+            self.set_header("Access-Control-Allow-Origin", "*")
+
+    def options(self, *args: str) -> None:
+        """A CORS preflight (EventSource sends one when it reconnects with Last-Event-ID)."""
+        if not self.cors or not self.config.cors_origin:
+            raise HTTPError(405)
+        self.cors_headers()
+        self.set_header("Access-Control-Allow-Methods", "GET")
+        self.set_header("Access-Control-Allow-Headers", "Last-Event-ID, Authorization")
+        self.set_header("Access-Control-Max-Age", "600")
+        self.set_status(204)
+        self.finish()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "text/plain; charset=utf-8")
@@ -31,7 +111,25 @@ class BaseHandler(RequestHandler):
         exc = kwargs.get("exc_info", (None, None))[1]
         if isinstance(exc, HTTPError) and exc.log_message and status_code < 500:
             reason = exc.log_message
+        if status_code == 401:
+            if self.config.users:
+                self.add_header("WWW-Authenticate", 'Basic realm="tailsse", charset="UTF-8"')
+            if self.config.token:
+                self.add_header("WWW-Authenticate", 'Bearer realm="tailsse"')
+                reason += ": open this page once with ?token=TOKEN, or send Authorization: Bearer TOKEN"
+        self.cors_headers()
         self.finish(f"{status_code} {reason}\n")
+
+    def _request_summary(self) -> str:
+        # Tornado's own warnings use this: keep tokens in URLs out of them.
+        return request_summary(self)
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, HTTPError):
+            super().log_exception(typ, value, tb)
+        else:
+            # Tornado's version also logs repr(request), which holds the URI unredacted.
+            app_log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
     def channel(self, name: str) -> Channel:
         """The channel for a name, or 404."""
@@ -48,24 +146,29 @@ class NotFoundHandler(BaseHandler):
         raise HTTPError(404, "not found")
 
 
-class ResponseTransport:
-    """Writes event-stream bytes straight to the connection, as HTTP chunks.
+class StreamTransport:
+    """An event stream that owns its connection, writing HTTP chunks itself.
 
-    Going below RequestHandler.write/flush gives one accurate future per write, and at
-    the head of a file one ``send()`` system call per viewer per batch, with the chunk
-    framing built once per batch and shared by every viewer.
+    Once the response headers are out, the handler detaches the connection: no
+    RequestHandler, request object or coroutine stays alive per viewer, only the
+    IOStream and this. At the head of a file a batch costs one ``send()`` system call
+    per viewer, with the chunk framing built once per batch and shared by every viewer.
     """
 
-    __slots__ = ("chunked", "direct", "handler", "stream")
+    __slots__ = ("chunked", "direct", "on_close", "stream")
 
-    def __init__(self, handler: EventsHandler) -> None:
-        conn = handler.request.connection
-        self.handler = handler
-        self.stream: iostream.IOStream = conn.stream  # type: ignore[union-attr]
-        default = handler.request.version == "HTTP/1.1"
-        self.chunked: bool = getattr(conn, "_chunking_output", default)
+    def __init__(self, stream: iostream.IOStream, chunked: bool) -> None:
+        self.stream = stream
+        self.chunked = chunked
+        self.on_close: Callable[[], None] | None = None
         # TLS sockets have their own partial-write rules: leave those to tornado.
-        self.direct = not isinstance(self.stream, iostream.SSLIOStream)
+        self.direct = not isinstance(stream, iostream.SSLIOStream)
+        stream.set_close_callback(self._closed)
+
+    def _closed(self) -> None:
+        callback, self.on_close = self.on_close, None
+        if callback is not None:
+            callback()
 
     def send(self, data: bytes) -> Awaitable[None] | None:
         if self.stream.closed():
@@ -109,30 +212,43 @@ class ResponseTransport:
         return self.stream.closed()
 
     def close(self) -> None:
-        self.handler.end_stream()
+        """End the response properly (the last chunk), then close the connection."""
+        self.on_close = None
+        stream = self.stream
+        if stream.closed():
+            return
+        try:
+            done = stream.write(b"0\r\n\r\n" if self.chunked else b"")
+        except iostream.StreamClosedError:
+            return
+        done.add_done_callback(lambda _: stream.close())
 
 
 class EventsHandler(BaseHandler):
     """``GET /events/{name}``: the file's lines as Server-Sent Events."""
 
-    _done: asyncio.Future[None] | None = None
-    _sub: Subscriber | None = None
-
-    async def get(self, name: str) -> None:
+    def get(self, name: str) -> None:
+        self.cors_headers()
         channel = self.channel(name)
         backlog = self._backlog()
         self.hub.start()
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
-        self._done = asyncio.get_running_loop().create_future()
         if self.hub.subscriber_count() >= self.config.max_clients:
             self._busy(name)
             return
+        if self.request.version != "HTTP/1.1":
+            # No chunked encoding: the stream ends when the connection closes.
+            self.set_header("Connection", "close")
         self.flush()
+        self.application.log_request(self)  # streams are logged when they open
+        conn = self.request.connection
+        chunked = bool(getattr(conn, "_chunking_output", self.request.version == "HTTP/1.1"))
         last_id = self.request.headers.get("Last-Event-ID")
-        self._sub = channel.subscribe(ResponseTransport(self), last_id, backlog)
-        await self._done
+        transport = StreamTransport(self.detach(), chunked)
+        sub = channel.subscribe(transport, last_id, backlog)
+        transport.on_close = lambda: sub.channel.unsubscribe(sub)
 
     def _busy(self, name: str) -> None:
         """Too many streams: ask the client to come back later.
@@ -153,22 +269,6 @@ class EventsHandler(BaseHandler):
         if not raw.isdigit() or int(raw) > self.config.max_backlog:
             raise HTTPError(400, f"lines must be a whole number from 0 to {self.config.max_backlog}")
         return int(raw)
-
-    def end_stream(self) -> None:
-        """Finish the response (server shutdown)."""
-        if self._done is not None and not self._done.done():
-            self._done.set_result(None)
-
-    def on_connection_close(self) -> None:
-        if self._sub is not None:
-            self._sub.channel.unsubscribe(self._sub)
-            self._sub = None
-        self.end_stream()
-
-    def on_finish(self) -> None:
-        if self._sub is not None:
-            self._sub.channel.unsubscribe(self._sub)
-            self._sub = None
 
 
 class FilesHandler(BaseHandler):
@@ -208,6 +308,8 @@ PAGE_POLICY = (
 
 class PageHandler(BaseHandler):
     """The viewer page (``embed``: without chrome), with base path, file and mode filled in."""
+
+    exchanges_token = True
 
     def initialize(self, hub: Hub, config: Config, template: str, embed: bool = False, **kwargs: Any) -> None:
         super().initialize(hub, config)

@@ -21,7 +21,7 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 
 from tailsse import sse
 from tailsse.config import Config
-from tailsse.files import dynamic_root, expand, is_dynamic, unique_name
+from tailsse.files import confining_root, dynamic_root, expand, is_dynamic, unique_name
 from tailsse.follow import (
     Batch,
     Change,
@@ -358,6 +358,7 @@ class Hub:
 
     def _add(self, name: str, path: str) -> Channel:
         channel = Channel(name, path, self.config)
+        channel.follower.confine = confining_root(path, self.config.paths)
         channel.count = self._count
         self.channels[name] = channel
         self._by_path.setdefault(channel.follower.path, []).append(channel)

@@ -98,6 +98,8 @@
   var lastTop = 0;
   var lastInput = -1e9; // when the user last scrolled by hand (wheel, touch, keys, scrollbar)
   var toolsEl = null;
+  var authRequired = false; // the server asked for credentials we do not have
+  var AUTH_HELP = "Authentication required: reload the page, or open the link with ?token= again";
 
   // ---- ANSI SGR colours: parsed into runs over the visible text; other escapes are dropped
 
@@ -661,6 +663,10 @@
         // The server (or a proxy in front of it) answered with an error: the browser gave
         // up, so try again ourselves, dropping lines we already have.
         setStatus("offline", "Disconnected", "Disconnected; retrying in " + Math.round(reconnectDelay / 1000) + " s");
+        // EventSource does not tell why; a 401 from the file list means the sign-in ended.
+        fetch("api/files", { cache: "no-store" }).then(function (r) {
+          if (r.status === 401 && source === es) setStatus("offline", "Authentication required", AUTH_HELP);
+        }, function () { /* offline: keep saying so */ });
         clearTimeout(reconnectTimer);
         reconnectTimer = setTimeout(function () {
           dedupe = lastPos !== null;
@@ -864,10 +870,14 @@
 
   function loadFiles(attempt) {
     return fetch("api/files", { cache: "no-store" })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (r) {
+        if (r.status === 401) { authRequired = true; setStatus("offline", "Authentication required", AUTH_HELP); }
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
       .then(function (body) { files = Array.isArray(body.files) ? body.files : []; })
       .catch(function () {
-        if (current || attempt > 20) return;
+        if (current || attempt > 20 || authRequired) return;
         setStatus("offline", "Cannot list files");
         return new Promise(function (res) { setTimeout(res, 2000); }).then(function () { return loadFiles(attempt + 1); });
       });

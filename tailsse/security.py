@@ -1,0 +1,132 @@
+"""HTTP-level safety: what the access log may show, static files, TLS and server limits."""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+from typing import Any
+from urllib.parse import unquote_plus
+
+from tornado.web import HTTPError, RequestHandler, StaticFileHandler
+
+from tailsse.config import Config
+
+access_log = logging.getLogger("tornado.access")
+
+SECRET_PARAMS = frozenset({"token"})
+REDACTED = "REDACTED"
+
+
+def redact_uri(uri: str) -> str:
+    """The URI with the value of every secret query parameter replaced."""
+    path, sep, query = uri.partition("?")
+    if not sep:
+        return uri
+    parts = []
+    for item in query.split("&"):
+        key = item.partition("=")[0]
+        # Compare decoded, as the server reads it: %74oken is token too.
+        if unquote_plus(key).strip().lower() in SECRET_PARAMS:
+            item = f"{key}={REDACTED}"
+        parts.append(item)
+    return f"{path}?{'&'.join(parts)}"
+
+
+def request_summary(handler: RequestHandler) -> str:
+    """``METHOD URI (address)`` with secrets redacted; never any header."""
+    request = handler.request
+    return f"{request.method} {redact_uri(request.uri or '')} ({request.remote_ip})"
+
+
+def log_request(handler: RequestHandler) -> None:
+    """The access log line of a finished request (the Application's ``log_function``)."""
+    status = handler.get_status()
+    if status < 400:
+        level = logging.INFO
+    elif status < 500:
+        level = logging.WARNING
+    else:
+        level = logging.ERROR
+    if access_log.isEnabledFor(level):
+        elapsed = 1000.0 * handler.request.request_time()
+        access_log.log(level, "%d %s %.2fms", status, request_summary(handler), elapsed)
+
+
+class HideMalformed(logging.Filter):
+    """Tornado quotes the bad header of a request it cannot parse: log only that it failed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Malformed HTTP message from"):
+            # The quoted header may be a mistyped Authorization value: a secret.
+            record.msg, record.args = "Malformed HTTP message from %s", record.args[:1] if record.args else ()
+        return True
+
+
+class StaticHandler(StaticFileHandler):
+    """The viewer's own files: only those present in ``path`` at start, by exact name."""
+
+    def initialize(self, path: str, default_filename: str | None = None) -> None:
+        super().initialize(path, default_filename)
+        self.allowed = _regular_files(path)
+
+    def _request_summary(self) -> str:
+        return request_summary(self)
+
+    async def get(self, path: str, include_body: bool = True) -> None:
+        # Anything else (.., encoded separators, other case, subdirectories) is simply unknown.
+        if path not in self.allowed:
+            raise HTTPError(404)
+        await super().get(path, include_body)
+
+
+_static_cache: dict[str, frozenset[str]] = {}
+
+
+def _regular_files(directory: str) -> frozenset[str]:
+    """Names of the regular files (not symlinks) directly in a directory, read once."""
+    names = _static_cache.get(directory)
+    if names is None:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            entries = []
+        names = frozenset(e.name for e in entries if e.is_file(follow_symlinks=False))
+        _static_cache[directory] = names
+    return names
+
+
+def ssl_context(config: Config) -> ssl.SSLContext | None:
+    """The server's TLS context from ``--certfile``/``--keyfile``; ValueError when unusable."""
+    if not config.certfile:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(config.certfile, config.keyfile or None)
+    except FileNotFoundError as exc:
+        raise ValueError(f"--certfile/--keyfile: no such file: {exc.filename or config.certfile}") from None
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        raise ValueError(f"--certfile/--keyfile: cannot load the certificate and key: {reason}") from None
+    return context
+
+
+def server_options(config: Config, context: ssl.SSLContext | None = None) -> dict[str, Any]:
+    """Keyword arguments for tornado's HTTPServer."""
+    return {
+        # Tornado uses this both as the time allowed for a request's headers to arrive and
+        # for an idle keep-alive connection; a response being streamed is never cut by it.
+        "idle_connection_timeout": config.header_timeout,
+        # Tornado closes without answering past this; up to it the app answers 431 itself.
+        "max_header_size": 4 * config.max_header_bytes,
+        "ssl_options": context,
+    }
+
+
+def header_bytes(request: Any) -> int:
+    """The size of a request's start line and headers as received (about)."""
+    size = len(request.method or "") + len(request.uri or "") + len(request.version or "") + 4
+    for name, value in request.headers.get_all():
+        size += len(name) + len(value) + 4
+    return size
