@@ -342,7 +342,8 @@ class Tailsse(System):
         line = self._first_line(self.server.stdout, 20)
         match = re.search(rb"http://127\.0\.0\.1:(\d+)/", line)
         if not match:
-            raise RuntimeError(f"tailsse did not print its URL (got {line!r}); see {self.tmp}/tailsse.log")
+            log_tail = (self.tmp / "tailsse.log").read_bytes()[-400:].decode(errors="replace")
+            raise RuntimeError(f"tailsse did not print its URL (got {line!r}); its log ends: {log_tail}")
         self.port = int(match[1])
         wait_http(self.port, "/healthz", 10)
         return self.server.pid
@@ -835,7 +836,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"{m.get('tornado')} · tailsse {m.get('tailsse')} ({_source(m)}) · "
         f"frontail {m.get('frontail', '—')}, Node {m.get('node') or '—'} · {report['mode']} run"
     )
-    used = [r.get("rounds_used", []) for by_key in report["results"].values() for r in by_key.values()]
+    used = [
+        r["rounds_used"]
+        for by_key in report["results"].values()
+        for r in by_key.values()
+        if "rounds_used" in r
+    ]
     if report["rounds"] > 1 and used:
         fewest = min(len(u) for u in used)
         lines.append("")

@@ -148,6 +148,31 @@ def percentile(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, max(0, round(q * len(values)) - 1))]
 
 
+def latency(run: Run, targets: list[tuple[int, int]], path: str, log: Path, lines: int, rate: int) -> dict:
+    """Connect the viewers (``(port, count)`` pairs), write paced lines, measure their delays."""
+    viewers = sum(n for _, n in targets)
+    deadline = 60 + viewers / 50 + lines / rate
+    procs = [run.readers(port, path, n, lines, "latency", deadline) for port, n in targets]
+    connected = sum(message(proc, "ready")["connected"] for proc, _ in procs)
+    time.sleep(0.5)
+    write_lines(log, lines, rate)
+    dones = [message(proc, "done") for proc, _ in procs]
+    values = array("d")
+    for _, out in procs:
+        if out.exists():
+            values.frombytes(out.read_bytes())
+    ordered = sorted(values)
+    p50, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
+    return {
+        "connected": connected,
+        "delivered": sum(d["lines"] for d in dones),
+        "gaps": sum(d["gaps"] for d in dones),
+        "dups": sum(d["dups"] for d in dones),
+        "p50_ms": round(p50 / 1e6, 2) if p50 is not None else None,
+        "p99_ms": round(p99 / 1e6, 2) if p99 is not None else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -193,24 +218,9 @@ def main(argv: list[str] | None = None) -> int:
 
         # Latency: paced lines to every viewer, half of them on each node.
         lines = int(args.rate * seconds)
-        deadline = 60 + viewers / 50 + seconds
-        path = "/events/bench/steady.log?lines=0"
         split = [viewers // 2, viewers - viewers // 2]
-        procs = [
-            run.readers(p, path, n, lines, "latency", deadline) for p, n in zip(ports, split, strict=True)
-        ]
-        connected = sum(message(proc, "ready")["connected"] for proc, _ in procs)
-        time.sleep(0.5)
-        write_lines(steady, lines, args.rate)
-        dones = [message(proc, "done") for proc, _ in procs]
-        values: list[float] = []
-        for _, out in procs:
-            raw = out.read_bytes() if out.exists() else b""
-            arr = array("d")
-            arr.frombytes(raw)
-            values.extend(arr)
-        values.sort()
-        delivered = sum(d["lines"] for d in dones)
+        targets = list(zip(ports, split, strict=True))
+        lat = latency(run, targets, "/events/bench/steady.log?lines=0", steady, lines, args.rate)
 
         # Throughput: a burst, one viewer on each node counting.
         path = "/events/bench/burst.log?lines=0"
@@ -224,17 +234,27 @@ def main(argv: list[str] | None = None) -> int:
         rates = [d["lines"] / ((d["last_ns"] - start_ns) / 1e9) for d in tdones if d["last_ns"] > start_ns]
         memory_after = int(redis_info(rport, "memory")["used_memory"])
 
+        # The same viewers on one plain `tailsse serve FILE`, no Redis: the reference.
+        local = tmp / "local.log"
+        local.write_bytes(b"")
+        lport = free_port()
+        cmd = [sys.executable, "-m", "tailsse", "serve", str(local), "--port", str(lport), "--heartbeat", "0"]
+        run.start(
+            [*cmd, "--max-clients", str(viewers + 100)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: files_listed(lport, "local.log"), 20, "local server start")
+        base = latency(run, [(lport, viewers)], "/events/local.log?lines=0", local, lines, args.rate)
+
         result = {
             "viewers": viewers,
-            "connected": connected,
             "rate": args.rate,
             "lines": lines,
-            "delivered": delivered,
             "expected": lines * viewers,
-            "gaps": sum(d["gaps"] for d in dones),
-            "dups": sum(d["dups"] for d in dones),
-            "p50_ms": round(percentile(values, 0.5) / 1e6, 2) if values else None,
-            "p99_ms": round(percentile(values, 0.99) / 1e6, 2) if values else None,
+            "redis": lat,
+            "local_reference": base,
             "burst_lines": burst,
             "burst_delivered": [d["lines"] for d in tdones],
             "lines_per_second": round(statistics.median(rates)) if rates else None,
@@ -248,18 +268,21 @@ def main(argv: list[str] | None = None) -> int:
     results = BENCH / "results"
     results.mkdir(exist_ok=True)
     (results / "scaleout.json").write_text(json.dumps(result, indent=2) + "\n")
-    print("| measure (one agent -> Redis -> two web nodes) | value |")
-    print("| --- | --- |")
-    print(f"| viewers connected / asked | {connected} / {viewers} |")
-    print(f"| latency p50 @ {args.rate} lines/s (ms) | {result['p50_ms']} |")
-    print(f"| latency p99 @ {args.rate} lines/s (ms) | {result['p99_ms']} |")
-    print(
-        f"| delivered / expected (gaps, dups) | {delivered} / {lines * viewers} ({result['gaps']}, {result['dups']}) |"
-    )
-    print(f"| throughput to one viewer per node (lines/s) | {result['lines_per_second']} |")
+    print("| measure | agent -> Redis -> 2 web nodes | one local serve | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for key, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
+        a, b = lat[key], base[key]
+        ratio = f"{a / b:.1f}x" if a and b else "—"
+        print(f"| {viewers} viewers @ {args.rate} lines/s: {label} (ms) | {a} | {b} | {ratio} |")
+    for name, r in (("Redis", lat), ("local", base)):
+        print(
+            f"| {name}: connected, delivered/expected, gaps, dups | {r['connected']}, "
+            f"{r['delivered']}/{lines * viewers}, {r['gaps']}, {r['dups']} | | |"
+        )
+    print(f"| burst of {burst}: lines/s to one viewer per node | {result['lines_per_second']} | | |")
     print(
         f"| Redis used memory, {lines + burst} entries (MB) | "
-        f"{result['redis_used_memory_mb_before']} -> {result['redis_used_memory_mb_after']} |"
+        f"{result['redis_used_memory_mb_before']} -> {result['redis_used_memory_mb_after']} | | |"
     )
     return 0
 

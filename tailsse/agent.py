@@ -24,6 +24,7 @@ from typing import Any
 from tornado.ioloop import IOLoop, PeriodicCallback
 
 from tailsse.config import Config
+from tailsse.files import dynamic_root, expand, is_dynamic, unique_name
 from tailsse.follow import Batch, Change, Follower, Segment, backlog_start, fingerprint, open_segment
 from tailsse.redis_keys import (
     FILES,
@@ -41,6 +42,7 @@ from tailsse.watch import Watcher
 log = logging.getLogger(__name__)
 
 AGENT_OPTIONS = ("redis", "source", "retention", "lines", "max_line_bytes", "poll", "check_interval")
+REDIS_ENV = "TAILSSE_REDIS"  # read when --redis is not given
 BACKOFF_MIN = 0.05
 BACKOFF_MAX = 5.0
 
@@ -88,12 +90,17 @@ class FileAgent:
         self.seq = 0  # counts writes, so every checkpoint differs from the one before
         self.prelude: list[bytes] = []  # entries to write before the next lines
         self.reported_state = ""
+        self.resumed = False  # nothing is read before the checkpoint is known
         self._running = False
         self._again = False
         self._task: asyncio.Task[None] | None = None
 
     async def resume(self) -> None:
         """Position the follower where the checkpoint in Redis says, or near the end the first time."""
+        await self._resume()
+        self.resumed = True
+
+    async def _resume(self) -> None:
         raw = await self.agent.call(lambda r: r.hget(self.keys[1], self.name))
         fol = self.follower
         fol.start()
@@ -134,6 +141,8 @@ class FileAgent:
 
     def wake(self) -> None:
         """Read and send whatever is new; safe to call at any time."""
+        if not self.resumed:
+            return
         if self._running:
             self._again = True
             return
@@ -212,6 +221,9 @@ class Agent:
         self.redis = redis if redis is not None else redis_client(config.redis)
         self.script = self.redis.register_script(WRITE_SCRIPT)
         self.files = [FileAgent(self, name, path) for name, path in files.items()]
+        # Directories and globs among the PATHs can gain files while the agent runs.
+        self._dynamic = tuple(p for p in config.paths if is_dynamic(p))
+        self._adding: set[asyncio.Future[None]] = set()
         self.error = ""  # why Redis cannot be reached, while it cannot
         self._watcher: Watcher | None = None
         self._timer: PeriodicCallback | None = None
@@ -245,11 +257,10 @@ class Agent:
         loop = IOLoop.current()
         config = self.config
         self._watcher = Watcher(loop, self._changed, config.poll, config.check_interval)
+        for directory in self._dynamic:
+            self._watcher.watch_directory(dynamic_root(directory))
         for fa in self.files:
-            # Watch before opening: a write in between is then seen by the first read.
-            self._watcher.watch(fa.follower.path)
-            fa.follower.moved_away = self._watcher.moved_away
-            fa.follower.quiet_for = self._watcher.quiet_for
+            self._watch(fa)
         await self.call(lambda r: r.sadd(FILES, *[fa.full_name for fa in self.files]))
         for fa in self.files:
             await fa.resume()
@@ -259,7 +270,39 @@ class Agent:
         self._timer.start()
         self._check_all()
 
+    def _watch(self, fa: FileAgent) -> None:
+        assert self._watcher is not None
+        # Watch before opening: a write in between is then seen by the first read.
+        self._watcher.watch(fa.follower.path)
+        fa.follower.moved_away = self._watcher.moved_away
+        fa.follower.quiet_for = self._watcher.quiet_for
+
+    def rescan(self) -> None:
+        """Follow files that appeared in followed directories or now match a glob."""
+        if not self._dynamic or self._watcher is None:
+            return
+        known = {fa.follower.path for fa in self.files}
+        names = {fa.name for fa in self.files}
+        for path in expand(self._dynamic):
+            if path not in known:
+                fa = FileAgent(self, unique_name(path, names), path)
+                names.add(fa.name)
+                self.files.append(fa)
+                self._watch(fa)
+                log.info("following %s as %s", path, fa.full_name)
+                task = asyncio.ensure_future(self._add(fa))
+                self._adding.add(task)
+                task.add_done_callback(self._adding.discard)
+
+    async def _add(self, fa: FileAgent) -> None:
+        await self.call(lambda r: r.sadd(FILES, fa.full_name))
+        await fa.resume()
+        fa.wake()
+
     def _changed(self, path: str) -> None:
+        if not path:
+            self.rescan()
+            return
         for fa in self.files:
             if fa.follower.path == path:
                 fa.wake()
@@ -267,6 +310,7 @@ class Agent:
     def _check_all(self) -> None:
         if self._watcher is not None:
             self._watcher.rewatch()
+        self.rescan()
         for fa in self.files:
             fa.wake()
         self._alive_task = asyncio.ensure_future(self._alive())
@@ -288,6 +332,8 @@ class Agent:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+        for task in list(self._adding):
+            task.cancel()
         for fa in self.files:
             await fa.close()
         try:
@@ -330,13 +376,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from tailsse.files import expand, name_files
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args.redis = args.redis or os.environ.get(REDIS_ENV, "")
     options = {name: getattr(args, name) for name, _, _ in cli_options(agent=True) if name in AGENT_OPTIONS}
     try:
         config = Config(paths=tuple(args.paths), **options)
     except ValueError as exc:
         parser.error(str(exc))
     if not config.redis:
-        parser.error("agent needs --redis URL")
+        parser.error(f"agent needs --redis URL (or ${REDIS_ENV})")
     files = name_files(expand(config.paths))
     if not files:
         parser.error("no file matches the given PATHs")
@@ -356,12 +403,16 @@ async def _run(config: Config, files: dict[str, str], parser: argparse.ArgumentP
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     starting = asyncio.ensure_future(agent.start())
+    starting.add_done_callback(lambda task: task.cancelled() or task.exception() is None or stop.set())
     for name, path in files.items():
         log.info("following %s as %s/%s", path, agent.source, name)
     print(f"tailsse agent: source {agent.source}, writing to Redis", flush=True)
     await stop.wait()
     log.info("stopping")
-    if not starting.done():
+    failed = starting.done() and not starting.cancelled() and starting.exception() is not None
+    if failed:
+        log.error("could not start: %s", starting.exception())
+    elif not starting.done():
         starting.cancel()
     await agent.close()
-    return 0
+    return 1 if failed else 0

@@ -132,11 +132,6 @@ def check_token(token: str, source: str) -> str:
     return token
 
 
-def new_token() -> str:
-    """A fresh random token."""
-    return secrets.token_urlsafe(32)
-
-
 class Authenticator:
     """Checks credentials against a token and/or a table of users."""
 
@@ -159,7 +154,11 @@ class Authenticator:
 
     def token_ok(self, candidate: str) -> bool:
         """Whether a presented token is the token."""
-        return bool(self.token) and hmac.compare_digest(candidate.encode(), self.token)
+        if not self.token:
+            return False
+        # Digests first: compare_digest returns early on a length mismatch, which would tell the length.
+        given = hashlib.sha256(candidate.encode("utf-8", "surrogatepass")).digest()
+        return hmac.compare_digest(given, hashlib.sha256(self.token).digest())
 
     def cookie_ok(self, candidate: str) -> bool:
         """Whether a cookie value was issued for the current token."""

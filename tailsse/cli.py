@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tornado.general").addFilter(HideMalformed())
+    # A Redis URL may hold a password: the environment keeps it out of the process list.
+    args.redis = args.redis or os.environ.get(agent.REDIS_ENV, "")
     if not args.paths and not args.demo and not args.redis:
         parser.error("serve needs at least one PATH (or --demo, or --redis URL)")
     if args.redis and (args.paths or args.demo):

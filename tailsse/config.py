@@ -120,6 +120,8 @@ class Config:
                 "--frame-ancestors: sources are separated by spaces; ';' ',' and newlines are not allowed"
             )
         object.__setattr__(self, "trusted_proxy", _networks(self.trusted_proxy))
+        if self.redis and not self.redis.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"--redis: not a Redis URL (redis://, rediss:// or unix://): {self.redis!r}")
         if self.port > 65535:
             raise ValueError(f"--port must be at most 65535, got {self.port}")
         if self.host and not _HOST.match(self.host):

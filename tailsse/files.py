@@ -46,16 +46,11 @@ def expand(paths: tuple[str, ...] | list[str]) -> list[str]:
 def name_files(paths: list[str]) -> dict[str, str]:
     """Give each path a unique name: its basename, or parent-basename when that clashes."""
     base = [safe_name(os.path.basename(p)) for p in paths]
+    # Basenames that clash are all qualified, not only the second one.
+    taken = {name for name in base if base.count(name) > 1}
     names: dict[str, str] = {}
-    for path, name in zip(paths, base, strict=True):
-        if base.count(name) > 1:
-            parent = os.path.basename(os.path.dirname(path))
-            name = safe_name(f"{parent}-{name}") if parent else name
-        candidate, n = name, 2
-        while candidate in names:
-            candidate = f"{name}-{n}"
-            n += 1
-        names[candidate] = path
+    for path in paths:
+        names[unique_name(path, taken | set(names))] = path
     return names
 
 

@@ -266,7 +266,7 @@ class EventsHandler(BaseHandler):
         raw = self.get_query_argument("lines", None)
         if raw is None:
             return self.config.lines
-        if not raw.isdigit() or int(raw) > self.config.max_backlog:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > self.config.max_backlog:
             raise HTTPError(400, f"lines must be a whole number from 0 to {self.config.max_backlog}")
         return int(raw)
 

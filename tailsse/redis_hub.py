@@ -142,7 +142,7 @@ class RedisChannel:
             sub.send(encode_meta(self.name, "unavailable", self.hub.error))
         self.catching.add(sub)
         self._start_reader()
-        sub.task = asyncio.ensure_future(self._begin(sub, last_event_id, backlog))
+        sub.task = asyncio.ensure_future(self._guarded(sub, self._begin(sub, last_event_id, backlog)))
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
@@ -223,9 +223,14 @@ class RedisChannel:
             ready.set()
             while True:
                 last = format_id(self.last)
-                resp = await self._call(
-                    lambda r, last=last: r.xread({self.key: last}, block=BLOCK_MS, count=READ_COUNT)
-                )
+                try:
+                    resp = await self._call(
+                        lambda r, last=last: r.xread({self.key: last}, block=BLOCK_MS, count=READ_COUNT)
+                    )
+                except Exception:  # not an outage (say, the key is not a stream): keep trying
+                    log.exception("%s: reading the stream failed", self.key)
+                    await asyncio.sleep(BACKOFF_MAX)
+                    continue
                 if resp:
                     self._publish(resp[0][1])
                 elif not self.head and not self.catching:
@@ -258,13 +263,22 @@ class RedisChannel:
                 # It stopped reading: push no more; it reads from Redis once it drains.
                 self.head.discard(sub)
                 self.catching.add(sub)
-                sub.task = asyncio.ensure_future(self._catch_up(sub))
+                sub.task = asyncio.ensure_future(self._guarded(sub, self._catch_up(sub)))
         advanced = self._advanced
         self._advanced = asyncio.Event()
         if advanced is not None:
             advanced.set()
 
     # -- viewers catching up with XRANGE --
+
+    async def _guarded(self, sub: Subscriber, work: Awaitable[None]) -> None:
+        """Run a viewer's reading; if it fails for a reason other than an outage, end the stream."""
+        try:
+            await work
+        except Exception:
+            log.exception("%s: reading for a viewer failed", self.key)
+            self.unsubscribe(sub)
+            sub.transport.close()  # the browser reconnects and resumes with its Last-Event-ID
 
     async def _begin(self, sub: Subscriber, last_event_id: str | None, backlog: int) -> None:
         ready = self._ready

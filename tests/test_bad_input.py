@@ -156,6 +156,7 @@ async def test_slow_headers_do_not_hold_a_connection(real_server, log_file):
     finally:
         writer.close()
     assert closed_after is not None and 0.8 < closed_after < 3
+    await asyncio.sleep(1.2)  # the stream has now been open for over twice the header timeout
     append(log_file, b"still streaming\n")
     assert (await stream.next())["data"] == "still streaming"
 

@@ -420,6 +420,13 @@ def test_command_line_errors():
     assert result.returncode == 2 and "agent" in result.stderr
     result = run_cli("agent", "x.log", "--redis", "redis://127.0.0.1:1/0", "--source", "a/b")
     assert result.returncode == 2 and "--source" in result.stderr
+    result = run_cli("serve", "--redis", "127.0.0.1:6379")
+    assert result.returncode == 2 and "not a Redis URL" in result.stderr
+    env = {**os.environ, "TAILSSE_REDIS": "127.0.0.1:6379"}  # taken when --redis is not given
+    result = subprocess.run(
+        [sys.executable, "-m", "tailsse", "serve"], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 2 and "not a Redis URL" in result.stderr
 
 
 def test_serving_files_does_not_need_redis(tmp_path):
@@ -559,3 +566,23 @@ async def test_stalled_viewer_holds_nothing_and_catches_up_from_redis(
     append(log_file, b"live\n")
     await until(lambda: got("data: live\n"))
     channel.unsubscribe(sub)
+
+
+async def test_agent_follows_files_that_appear_in_a_directory(io_loop, redis_server, cleanup, tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "one.log").write_bytes(b"")
+    config = replace(BASE, redis=redis_server.url, paths=(str(logs),))
+    agent = Agent(config, {"one.log": str(logs / "one.log")}, source="h")
+    cleanup.append(agent)
+    await agent.start()
+    node = start_node(cleanup, redis_server)
+    (logs / "two.log").write_bytes(b"")
+
+    async def listed() -> bool:
+        return "h/two.log" in [f["name"] for f in (await node.get("/api/files"))[1]["files"]]
+
+    await until(listed)
+    stream = await open_stream(cleanup, node, "/events/h/two.log?lines=0")
+    append(logs / "two.log", b"second file\n")
+    assert texts(await stream.lines(1)) == ["second file"]

@@ -91,7 +91,10 @@ async def test_fifty_rotations_in_a_tight_loop(http_server_client, log_file, mod
             f.write(b"line %d\n" % i)
     got = []
     while len(got) < 50:
-        event = await reader.next()
+        try:
+            event = await reader.next()
+        except asyncio.TimeoutError:
+            raise AssertionError(f"only these arrived: {got}") from None
         if "event" not in event:
             got.append(event["data"])
     assert got == [f"line {i}" for i in range(50)]

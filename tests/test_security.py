@@ -222,6 +222,17 @@ async def test_token_in_url_becomes_a_cookie(http_server_client, page):
     assert (await reader.next())["data"] == "hello"
 
 
+@with_settings(token=TOKEN, base_path="/logs")
+async def test_token_exchange_under_a_base_path(http_server_client):
+    response = await http_server_client.fetch(
+        f"/logs/embed/app.log?token={TOKEN}", follow_redirects=False, raise_error=False
+    )
+    assert response.code == 302 and response.headers["Location"] == "/logs/embed/app.log"
+    assert "Path=/logs/" in response.headers["Set-Cookie"]
+    response = await http_server_client.fetch("/logs/embed/app.log", raise_error=False)
+    assert response.code == 401
+
+
 @with_settings(token=TOKEN)
 async def test_wrong_token_or_cookie_is_refused(http_server_client):
     response = await http_server_client.fetch(
@@ -602,3 +613,40 @@ async def test_cors_any_origin_never_with_credentials(http_server_client):
 def test_bad_cors_origins(origin):
     with pytest.raises(ValueError, match="--cors-origin"):
         Config(cors_origin=(origin,))
+
+
+def test_browser_trades_the_token_for_a_cookie_and_streams(tmp_path, server_process):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("chromium is not installed (scripts/install-system-deps installs it)")
+    log = tmp_path / "app.log"
+    log.write_bytes(b"first line\n")
+    server = server_process(str(log), env=dict(os.environ, TAILSSE_TOKEN=TOKEN))
+    with sync_api.sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+        except sync_api.Error as exc:
+            pytest.skip(f"chromium does not start here: {exc}")
+        try:
+            page = browser.new_page()
+            page.goto(server.url + f"embed/app.log?theme=dark&token={TOKEN}")
+            assert page.url == server.url + "embed/app.log?theme=dark"
+            page.wait_for_selector("#log .row:has-text('first line')", timeout=10000)
+            append(log, b"second line\n")
+            page.wait_for_selector("#log .row:has-text('second line')", timeout=10000)
+            (cookie,) = page.context.cookies()
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and TOKEN not in cookie["value"]
+            # The server comes back with another token: the page says why it cannot go on.
+            port = server.port
+            server.stop()
+            env = dict(os.environ, TAILSSE_TOKEN=TOKEN + "-rotated")
+            server_process(str(log), "--port", str(port), env=env)
+            page.wait_for_selector(
+                "#status[title^='Authentication required']", state="attached", timeout=15000
+            )
+            fresh = browser.new_page()
+            assert fresh.goto(server.url + "view/app.log").status == 401
+        finally:
+            browser.close()

@@ -73,7 +73,7 @@ async def test_lines_parameter(http_server_client, log_file, query, count):
     assert (await reader.next())["data"] == "after"
 
 
-@pytest.mark.parametrize("bad", ["-1", "abc", "1.5", "99999999999"])
+@pytest.mark.parametrize("bad", ["-1", "abc", "1.5", "99999999999", "%D9%A1%D9%A2", "%EF%BC%93"])
 async def test_bad_lines_parameter_is_400(http_server_client, bad):
     response = await http_server_client.fetch(f"/events/app.log?lines={bad}", raise_error=False)
     assert response.code == 400

@@ -7,7 +7,7 @@
   var root = doc.documentElement;
   var embed = root.getAttribute("data-mode") === "embed";
   var params = new URLSearchParams(location.search);
-  var FILE_EVENTS = ["rotated", "truncated", "missing", "appeared", "lost", "unreadable"];
+  var FILE_EVENTS = ["rotated", "truncated", "missing", "appeared", "lost", "unreadable", "unavailable", "available"];
   var DEFAULT_KEEP = 10000;
   var MIN_KEEP = 100;
   var MAX_KEEP = 1000000;
@@ -737,6 +737,7 @@
     if (piece) { push(piece); piece = null; }
     if (kind === "missing") setStatus("missing", "File missing", message);
     else if (kind === "unreadable") setStatus("offline", "Unreadable", message);
+    else if (kind === "unavailable") setStatus("offline", "Unavailable", message);
     else setStatus("live", "Live", "Live: " + current);
     push(metaEntry(kind, message));
   }
