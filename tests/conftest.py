@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -194,6 +196,27 @@ def server_process() -> Iterator:
     yield start
     for proc in started:
         proc.stop()
+
+
+def system_program(name: str) -> str:
+    """A program from a Debian package; missing, it skips the test (fails it in CI)."""
+    found = shutil.which(name)
+    for directory in ("/usr/sbin", "/usr/bin"):
+        if found is None and os.access(f"{directory}/{name}", os.X_OK):
+            found = f"{directory}/{name}"
+    if found is None:
+        message = f"{name} is not installed (scripts/install-system-deps installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def env_without_pythonpath() -> dict[str, str]:

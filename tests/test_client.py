@@ -9,7 +9,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import pytest
 from tailsse import client
 from tailsse.cli import build_parser
 from tailsse.sseparse import Event
-from tests.conftest import append
+from tests.conftest import append, free_port
 
 BOM = b"\xef\xbb\xbf"
 
@@ -261,12 +260,6 @@ def sse_server():
     yield start
     for server in started:
         server.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def one_error_line(err: str) -> str:

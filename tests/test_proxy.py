@@ -18,7 +18,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -37,7 +36,7 @@ from tornado.web import RequestHandler
 from tailsse.app import TailApp, make_app
 from tailsse.cli import build_parser
 from tailsse.config import Config, cli_options
-from tests.conftest import TEST_CONFIG, EventReader, append
+from tests.conftest import TEST_CONFIG, EventReader, append, free_port, system_program
 
 SITE = Path(__file__).resolve().parent.parent / "docs" / "nginx.conf"
 
@@ -58,26 +57,6 @@ http {{
     include {dir}/site.conf;
 }}
 """
-
-
-def nginx_binary() -> str:
-    """The nginx program; outside CI a missing one skips the test."""
-    found = shutil.which("nginx")
-    if found is None and os.access("/usr/sbin/nginx", os.X_OK):
-        found = "/usr/sbin/nginx"
-    if found is None:
-        message = "nginx is not installed (scripts/install-system-deps installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def replace_once(text: str, old: str, new: str) -> str:
@@ -112,7 +91,7 @@ class Nginx:
         self.url = f"http://127.0.0.1:{self.port}/logs/"
         with open(directory / "output", "wb") as output:
             self.proc = subprocess.Popen(
-                [nginx_binary(), "-p", f"{directory}/", "-c", str(directory / "nginx.conf")],
+                [system_program("nginx"), "-p", f"{directory}/", "-c", str(directory / "nginx.conf")],
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,7 +21,7 @@ from tornado.netutil import bind_sockets
 
 from tailsse.app import make_app
 from tailsse.config import Config
-from tests.conftest import EventReader, append, env_without_pythonpath
+from tests.conftest import EventReader, append, env_without_pythonpath, free_port, system_program
 
 redis = pytest.importorskip("redis", reason="the redis package is not installed (pip install -e '.[test]')")
 
@@ -32,31 +31,11 @@ from tailsse.redis_keys import stream_key  # noqa: E402
 BASE = Config(heartbeat=0, check_interval=0.1)
 
 
-def redis_binary() -> str:
-    """The redis-server program; outside CI a missing one skips the test."""
-    found = shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if os.access("/usr/bin/redis-server", os.X_OK) else None
-    )
-    if found is None:
-        message = "redis-server is not installed (scripts/install-system-deps installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class RedisServer:
     """A throw-away redis-server on a loopback port; it can be stopped and started again."""
 
     def __init__(self, directory: str) -> None:
-        self.binary = redis_binary()
+        self.binary = system_program("redis-server")
         self.directory = directory
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
