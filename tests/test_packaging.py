@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -89,3 +90,12 @@ def test_installed_wheel_serves_the_viewer(wheel, tmp_path, log_file):
         proc.wait(5)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_warnings_from_tailsse_fail_the_tests():
+    """setup.cfg turns warnings raised in tailsse's own modules into errors, only those."""
+    with pytest.raises(UserWarning):
+        warnings.warn_explicit("from tailsse", UserWarning, "tailsse/hub.py", 1, module="tailsse.hub")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.warn_explicit("from elsewhere", UserWarning, "other.py", 1, module="other")
+    assert len(caught) == 1
