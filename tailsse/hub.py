@@ -92,25 +92,23 @@ class Subscriber:
 
 def encode_lines(segment: Segment, lines: Lines) -> bytes:
     """Encode lines of one file as SSE message events, each with its position id."""
-    ends, data = lines.ends, lines.data
-    if not ends:
+    if not lines.ends:
         return b""
-    prefix = b"id: %x-" % segment.ino
-    if lines.cr:
-        # A CR must not reach the wire: it would end the data field in a browser.
-        data = [d.replace(b"\r", b"\ndata: ") if b"\r" in d else d for d in data]
+    prefix = b"%x-" % segment.ino
     if lines.pieces is None and lines.early is None:
-        # The hot path: one format per line, the fingerprint the same for all of them.
-        tail = b"-%x\ndata: " % lines.head
-        return b"".join([b"%s%d%s%s\n\n" % (prefix, e, tail, d) for e, d in zip(ends, data, strict=True)])
+        # The hot path: every id ends with the same fingerprint.
+        return sse.numbered_events(prefix, lines.ends, b"-%x" % lines.head, lines.data, lines.cr)
+    # The first lines of a file, or pieces of over-long lines: ids differ in their tails.
     pieces = lines.pieces or ()
     early = lines.early or []
     return b"".join(
-        [
-            b"%s%d-%x%s\ndata: %s\n\n"
-            % (prefix, e, early[i] if i < len(early) else lines.head, b"-p" if i in pieces else b"", d)
-            for i, (e, d) in enumerate(zip(ends, data, strict=True))
-        ]
+        sse.numbered_events(
+            prefix,
+            [end],
+            b"-%x%s" % (early[i] if i < len(early) else lines.head, b"-p" if i in pieces else b""),
+            [data],
+        )
+        for i, (end, data) in enumerate(zip(lines.ends, lines.data, strict=True))
     )
 
 

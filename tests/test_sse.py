@@ -59,3 +59,11 @@ def test_comment_and_retry():
         sse.comment(b"a\nb")
     with pytest.raises(ValueError):
         sse.retry(-1)
+
+
+def test_numbered_events():
+    frames = sse.numbered_events(b"ab-", [10, 25], b"-f", [b"one", b"two\rthree"])
+    assert frames == b"id: ab-10-f\ndata: one\n\nid: ab-25-f\ndata: two\ndata: three\n\n"
+    assert sse.numbered_events(b"a-", [], b"", []) == b""
+    with pytest.raises(ValueError):
+        sse.numbered_events(b"a b", [1], b"", [b"x"])
