@@ -14,8 +14,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Awaitable
-from typing import Protocol
+from collections.abc import Awaitable, Iterable
+from typing import Any, Protocol
 
 from tornado.ioloop import IOLoop, PeriodicCallback
 
@@ -89,6 +89,41 @@ class Subscriber:
         self.last_write = time.monotonic()
         return self.transport.send(data)
 
+    def push(self, payload: Payload) -> None:
+        """Write a batch shared with other viewers."""
+        self.last_write = time.monotonic()
+        self.transport.push(payload)
+
+
+def push_to_head(head: set[Any], payload: Payload, limit: int) -> list[Any]:
+    """Write one batch to every viewer at the head, one write each.
+
+    Viewers with more than ``limit`` bytes still unsent get nothing and are returned:
+    the caller moves them to reading at their own pace.
+    """
+    if not payload.data:
+        return []
+    now = time.monotonic()
+    stalled = []
+    for sub in head:
+        transport = sub.transport
+        if transport.buffered() > limit:
+            stalled.append(sub)
+            continue
+        transport.push(payload)
+        sub.last_write = now
+    return stalled
+
+
+def ping_idle(channels: Iterable[Any], seconds: float) -> None:
+    """Send a comment to every stream that has been silent for ``seconds``."""
+    deadline = time.monotonic() - seconds
+    ping = sse.comment()
+    for channel in channels:
+        for sub in channel.subscribers:
+            if sub.last_write <= deadline and not sub.transport.buffered():
+                sub.send(ping)
+
 
 def encode_lines(segment: Segment, lines: Lines) -> bytes:
     """Encode lines of one file as SSE message events, each with its position id."""
@@ -161,19 +196,21 @@ class Channel:
         if self._polling:
             return False
         self._polling = True
+        before = (self.follower.segment, self.follower.pos)
         try:
             items, more = self.follower.poll(self.config.read_budget)
         finally:
             self._polling = False
         if items:
-            self._publish(items)
+            self._publish(items, before)
         if more:
             IOLoop.current().add_callback(self.wake)
         elif self.follower.wait:
             IOLoop.current().call_later(self.follower.wait, self.wake)
         return any(isinstance(item, Change) for item in items)
 
-    def _publish(self, items: list[Batch | Change]) -> None:
+    def _publish(self, items: list[Batch | Change], before: tuple[Segment | None, int]) -> None:
+        """Send what the follower read to the head; ``before`` is where the head was."""
         parts = []
         for item in items:
             if isinstance(item, Batch):
@@ -181,23 +218,23 @@ class Channel:
             else:
                 parts.append(encode_change(self.name, item.kind, item.segment, item.detail))
         payload = Payload(b"".join(parts))
-        segment, offset = self.follower.segment, self.follower.pos
-        limit = self.config.write_buffer_limit
-        now = time.monotonic()
-        stalled = []
-        for sub in self.head:
-            transport = sub.transport
-            if transport.buffered() > limit:
-                stalled.append(sub)
-                continue
-            transport.push(payload)
-            sub.segment, sub.offset, sub.last_write = segment, offset, now
+        stalled = push_to_head(self.head, payload, self.config.write_buffer_limit)
+        if not stalled:
+            return
+        # Every viewer at the head was at ``before``; those that stopped reading resume
+        # there from the file (from the first file of this batch if there was none).
+        segment, offset = before
+        if segment is None:
+            segment = next((item.segment for item in items if item.segment is not None), None)
+            offset = 0
         for sub in stalled:
             if sub.transport.closed():
                 self.unsubscribe(sub)
+            elif segment is None:
+                sub.push(payload)  # only notices without a file: nothing to read later
             else:
-                # It stopped reading: push no more. It reads from the file once it drains.
                 self.head.discard(sub)
+                sub.segment, sub.offset = segment, offset
                 self._start_catch_up(sub)
 
     def locate(self, pos: Position) -> tuple[Segment, int] | None:
@@ -441,9 +478,4 @@ class Hub:
             self._wake(channel)
 
     def _heartbeat(self) -> None:
-        deadline = time.monotonic() - self.config.heartbeat
-        ping = sse.comment()
-        for channel in self.channels.values():
-            for sub in channel.subscribers:
-                if sub.last_write <= deadline and not sub.transport.buffered():
-                    sub.send(ping)
+        ping_idle(self.channels.values(), self.config.heartbeat)

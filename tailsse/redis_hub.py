@@ -22,7 +22,7 @@ from tornado.ioloop import PeriodicCallback
 from tailsse import sse
 from tailsse.config import Config
 from tailsse.hub import MESSAGES as FILE_MESSAGES
-from tailsse.hub import Payload, Transport
+from tailsse.hub import Payload, Transport, ping_idle, push_to_head
 from tailsse.redis_keys import (
     FILES,
     MAX_SEQ,
@@ -242,25 +242,16 @@ class RedisChannel:
 
     def _publish(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
         payload = Payload(encode_entries(self.name, entries))
-        last = parse_id(entries[-1][0]) or (0, 0)
-        limit = self.config.write_buffer_limit
-        now = time.monotonic()
-        stalled = []
-        for sub in self.head:
-            transport = sub.transport
-            if transport.buffered() > limit:
-                stalled.append(sub)
-                continue
-            if payload.data:
-                transport.push(payload)
-                sub.last_write = now
-            sub.pos = last
-        self.last = last
+        previous, self.last = self.last, parse_id(entries[-1][0]) or (0, 0)
+        stalled = push_to_head(self.head, payload, self.config.write_buffer_limit)
         for sub in stalled:
             if sub.transport.closed():
                 self.unsubscribe(sub)
             else:
-                # It stopped reading: push no more; it reads from Redis once it drains.
+                # It stopped reading: push no more; it reads from Redis once it drains,
+                # from where every viewer at the head was.
+                if previous is not None:
+                    sub.pos = previous
                 self.head.discard(sub)
                 self.catching.add(sub)
                 sub.task = asyncio.ensure_future(self._guarded(sub, self._catch_up(sub)))
@@ -503,9 +494,4 @@ class RedisHub:
         return rows
 
     def _heartbeat(self) -> None:
-        deadline = time.monotonic() - self.config.heartbeat
-        ping = sse.comment()
-        for channel in self.channels.values():
-            for sub in channel.subscribers:
-                if sub.last_write <= deadline and not sub.transport.buffered():
-                    sub.send(ping)
+        ping_idle(self.channels.values(), self.config.heartbeat)
