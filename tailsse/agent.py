@@ -345,8 +345,8 @@ class Agent:
 
 def add_agent_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``agent`` subcommand and its options."""
-    from tailsse.cli import _number  # the same number checks as serve's options
-    from tailsse.config import cli_options, option_name
+    from tailsse.cli import add_config_options  # cli imports this module
+    from tailsse.config import cli_options
 
     parser = subparsers.add_parser(
         "agent",
@@ -355,18 +355,7 @@ def add_agent_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "for web nodes started with serve --redis.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="file, glob or directory to follow")
-    for name, default, meta in cli_options(agent=True):
-        if name not in AGENT_OPTIONS:
-            continue
-        flag = option_name(name)
-        if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", default=default, help=meta["help"])
-        elif isinstance(default, (int, float)):
-            conv = _number(type(default), meta.get("min"))
-            help_text = f"{meta['help']} (default: {default})"
-            parser.add_argument(flag, type=conv, default=default, metavar=meta["metavar"], help=help_text)
-        else:
-            parser.add_argument(flag, default=default, metavar=meta["metavar"], help=meta["help"])
+    add_config_options(parser, [opt for opt in cli_options(agent=True) if opt[0] in AGENT_OPTIONS])
     return parser
 
 

@@ -50,6 +50,27 @@ def _number(kind: type, minimum: float | None) -> Any:
     return convert
 
 
+def add_config_options(
+    parser: argparse.ArgumentParser, options: list[tuple[str, Any, dict[str, Any]]]
+) -> None:
+    """Add Config fields (as from ``cli_options()``) to a subcommand's parser."""
+    for name, default, meta in options:
+        flag = option_name(name)
+        help_text = f"{meta['help']} (default: {default})" if default not in ("", ()) else meta["help"]
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", default=default, help=meta["help"])
+        elif isinstance(default, (int, float)):
+            conv = _number(type(default), meta.get("min"))
+            parser.add_argument(flag, type=conv, default=default, metavar=meta["metavar"], help=help_text)
+        elif isinstance(default, tuple):
+            # Repeatable; Config splits commas and checks each item.
+            parser.add_argument(
+                flag, action="append", default=list(default), metavar=meta["metavar"], help=meta["help"]
+            )
+        else:
+            parser.add_argument(flag, default=default, metavar=meta["metavar"], help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, from the Config declaration."""
     parser = Parser(prog="tailsse", description="Follow log files and stream new lines to browsers.")
@@ -58,21 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve log files", description="Serve log files to browsers.")
     serve.add_argument("paths", nargs="*", metavar="PATH", help="file, glob or directory to follow")
     serve.add_argument("--demo", action="store_true", help="also serve a demo log that grows by itself")
-    for name, default, meta in cli_options():
-        flag = option_name(name)
-        help_text = f"{meta['help']} (default: {default})"
-        if isinstance(default, bool):
-            serve.add_argument(flag, action="store_true", default=default, help=meta["help"])
-        elif isinstance(default, (int, float)):
-            conv = _number(type(default), meta.get("min"))
-            serve.add_argument(flag, type=conv, default=default, metavar=meta["metavar"], help=help_text)
-        elif isinstance(default, tuple):
-            # Repeatable; Config splits commas and checks each item.
-            serve.add_argument(
-                flag, action="append", default=list(default), metavar=meta["metavar"], help=meta["help"]
-            )
-        else:
-            serve.add_argument(flag, default=default, metavar=meta["metavar"], help=help_text)
+    add_config_options(serve, cli_options())
     client.add_follow_parser(sub)
     agent.add_agent_parser(sub)
     hasher = sub.add_parser(
