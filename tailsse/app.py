@@ -62,7 +62,8 @@ def make_app(config: Config, files: dict[str, str] | None = None) -> TailApp:
     prefix = re.escape(base)
     deps = {"hub": hub, "config": config}
     web = web_dir()
-    page = {**deps, "template": os.path.join(web, "index.html")}
+    with open(os.path.join(web, "index.html"), encoding="utf-8") as f:
+        page = {**deps, "template": f.read()}
     routes = [
         (prefix, handlers.PageHandler, page),
         (prefix + r"view/([^/]+)", handlers.PageHandler, page),

@@ -131,6 +131,12 @@ class BaseHandler(RequestHandler):
             # Tornado's version also logs repr(request), which holds the URI unredacted.
             app_log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
+    def finish_json(self, body: Any) -> None:
+        """Answer with a JSON document that is never cached."""
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(json.dumps(body))
+
     def channel(self, name: str) -> Channel:
         """The channel for a name, or 404."""
         channel = self.hub.channels.get(name)
@@ -144,6 +150,11 @@ class NotFoundHandler(BaseHandler):
 
     def prepare(self) -> None:
         raise HTTPError(404, "not found")
+
+
+def chunk(data: bytes) -> bytes:
+    """One HTTP/1.1 chunk (never empty: an empty chunk ends the response)."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 class StreamTransport:
@@ -174,7 +185,7 @@ class StreamTransport:
         if self.stream.closed():
             return None
         if self.chunked and data:
-            data = b"%x\r\n%s\r\n" % (len(data), data)
+            data = chunk(data)
         try:
             return self.stream.write(data)
         except iostream.StreamClosedError:
@@ -185,7 +196,7 @@ class StreamTransport:
         if self.chunked:
             frame = payload.framed
             if frame is None:
-                frame = payload.framed = b"%x\r\n%s\r\n" % (len(payload.data), payload.data)
+                frame = payload.framed = chunk(payload.data)
         else:
             frame = payload.data
         if self.direct and not stream._write_buffer and not stream.closed():
@@ -284,19 +295,16 @@ class FilesHandler(BaseHandler):
                 size, exists = None, False
             state = channel.follower.state if self.hub.started else ("following" if exists else "missing")
             files.append({"name": channel.name, "size": size, "exists": exists, "state": state})
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.finish(json.dumps({"files": files}))
+        self.finish_json({"files": files})
 
 
 class HealthHandler(BaseHandler):
     """``GET /healthz``: 200 while the server runs."""
 
     def get(self) -> None:
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        body = {"status": "ok", "files": len(self.hub.channels), "streams": self.hub.subscriber_count()}
-        self.finish(json.dumps(body))
+        self.finish_json(
+            {"status": "ok", "files": len(self.hub.channels), "streams": self.hub.subscriber_count()}
+        )
 
 
 # The page loads only its own script, styles and streams; log text can never become code.
@@ -313,15 +321,13 @@ class PageHandler(BaseHandler):
 
     def initialize(self, hub: Hub, config: Config, template: str, embed: bool = False, **kwargs: Any) -> None:
         super().initialize(hub, config)
-        self.template = template
+        self.template = template  # index.html, read once when the app was made
         self.embed = embed
 
     def get(self, name: str | None = None) -> None:
         if name is not None:
             self.channel(name)
-        with open(self.template, encoding="utf-8") as f:
-            page = f.read()
-        page = page.replace("{{base}}", html.escape(self.config.base_path, quote=True))
+        page = self.template.replace("{{base}}", html.escape(self.config.base_path, quote=True))
         page = page.replace("{{mode}}", "embed" if self.embed else "page")
         page = page.replace("{{file}}", html.escape(name or "", quote=True))
         policy = PAGE_POLICY

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tailsse import handlers
@@ -47,9 +46,7 @@ class FilesHandler(handlers.BaseHandler):
         hub: RedisHub = self.hub  # type: ignore[assignment]
         files = await hub.files()
         body = {"files": files, "redis": {"ok": not hub.error, "error": hub.error}}
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.finish(json.dumps(body))
+        self.finish_json(body)
 
 
 class HealthHandler(handlers.BaseHandler):
@@ -65,9 +62,7 @@ class HealthHandler(handlers.BaseHandler):
             "redis": {"ok": not hub.error, "error": hub.error},
         }
         self.set_status(200 if not hub.error else 503)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.finish(json.dumps(body))
+        self.finish_json(body)
 
 
 def routes(
