@@ -68,9 +68,6 @@ class Lines:
         return len(self.ends)
 
 
-NO_LINES = Lines([], [])
-
-
 def _cut(buf: bytes, start: int, limit: int) -> int:
     """Where to cut an over-long line so a UTF-8 character is not split."""
     cut = start + limit
@@ -176,7 +173,7 @@ def read_lines(fd: int, offset: int, stop: int | None, max_bytes: int, max_line:
             want = stop - offset
             final = True
         if want <= 0:
-            return NO_LINES, offset
+            return Lines([], []), offset
     buf = os.pread(fd, want, offset)
     if stop is not None and len(buf) < want:
         final = False  # the file is shorter than the caller thought

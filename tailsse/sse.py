@@ -37,23 +37,13 @@ def event(data: bytes, id: bytes | None = None, name: bytes | None = None) -> by
     return head + data_lines(data) + b"\n"
 
 
-def line_event(line: bytes, id: bytes) -> bytes:
-    """Encode one log line (no LF inside, CR allowed) as a ``message`` event.
-
-    The caller guarantees ``id`` is already safe; this is the hot path.
-    """
-    if b"\r" in line:
-        return b"id: " + id + b"\n" + data_lines(line) + b"\n"
-    return b"id: " + id + b"\ndata: " + line + b"\n\n"
-
-
 def numbered_events(
     prefix: bytes, numbers: list[int], suffix: bytes, data: list[bytes], cr: bool = True
 ) -> bytes:
     """Encode many ``message`` events whose ids are ``prefix + decimal number + suffix``.
 
     The hot path for batches of log lines: one format operation per event. ``prefix`` and
-    ``suffix`` must be id-safe; values may contain CR (but no LF), as in ``line_event``.
+    ``suffix`` must be id-safe; values may contain CR (sent as a new ``data:`` line) but no LF.
     ``cr=False`` promises that none does, which saves looking.
     """
     if not _ID_RE.match(prefix + suffix):

@@ -32,12 +32,12 @@ def test_event_frames(data, kwargs, expected):
         (b"", b"id: 7\ndata: \n\n"),
     ],
 )
-def test_line_event(line, expected):
-    assert sse.line_event(line, b"7") == expected
+def test_one_numbered_event(line, expected):
+    assert sse.numbered_events(b"", [7], b"", [line]) == expected
 
 
 def test_cr_in_line_never_starts_a_field():
-    frame = sse.line_event(b"a\revent: x\rid: 9\rretry: 1", b"1")
+    frame = sse.numbered_events(b"", [1], b"", [b"a\revent: x\rid: 9\rretry: 1"])
     assert b"\r" not in frame
     for wire_line in frame.split(b"\n"):
         assert wire_line == b"" or wire_line.startswith((b"id: 1", b"data: "))

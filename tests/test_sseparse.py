@@ -153,7 +153,7 @@ def test_reads_what_tailsse_encodes():
     stream = (
         sse.retry(1000)
         + sse.comment(b"hi")
-        + b"".join(sse.line_event(line, b"f-%d" % i) for i, line in enumerate(LINES))
+        + b"".join(sse.numbered_events(b"f-", [i], b"", [line]) for i, line in enumerate(LINES))
     )
     stream += sse.event(b"gone", name=b"rotated")
     expected = [Event(line.decode().replace("\r", "\n"), id=f"f-{i}") for i, line in enumerate(LINES)]
