@@ -198,6 +198,15 @@ def server_process() -> Iterator:
         proc.stop()
 
 
+def run_tailsse(
+    *args: str, timeout: float = 30, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``python -m tailsse ARGS`` to its end and capture what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "tailsse", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
 def system_program(name: str) -> str:
     """A program from a Debian package; missing, it skips the test (fails it in CI)."""
     found = shutil.which(name)

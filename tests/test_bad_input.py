@@ -6,8 +6,6 @@ import asyncio
 import json
 import os
 import stat
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -18,7 +16,7 @@ from tailsse import cli
 from tailsse.app import make_app
 from tailsse.config import cli_options, option_name
 from tailsse.security import server_options
-from tests.conftest import TEST_CONFIG, append, open_stream
+from tests.conftest import TEST_CONFIG, ServerProcess, append, open_stream, run_tailsse
 
 # ---- HTTP
 
@@ -248,27 +246,14 @@ async def test_read_errors_are_survived_without_losing_lines(
     assert "Traceback" not in caplog.text
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tailsse", *args], capture_output=True, text=True, timeout=20
-    )
-
-
 def test_fifo_and_empty_directory_on_the_command_line(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "empty").mkdir()
-    result = run_cli("serve", str(tmp_path / "empty"))
+    result = run_tailsse("serve", str(tmp_path / "empty"))
     assert result.returncode == 2 and result.stderr.strip().endswith("no file matches the given PATHs")
-    cmd = [sys.executable, "-m", "tailsse", "serve", str(tmp_path / "pipe"), "--port", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert "open http://" in proc.stdout.readline()  # started: opening the FIFO did not block
-    finally:
-        proc.terminate()
-        proc.wait(5)
-        stderr = proc.stderr.read()
-        proc.stdout.close()
-        proc.stderr.close()
+    server = ServerProcess([str(tmp_path / "pipe")])  # started: opening the FIFO did not block
+    server.stop()
+    stderr = server.stderr
     assert "not a regular file" in stderr and "Traceback" not in stderr
 
 
@@ -320,12 +305,6 @@ def test_every_option_with_a_wrong_value_is_one_line_and_exit_2(tmp_path, name, 
 
 def test_weak_token_from_the_environment_is_refused(tmp_path):
     env = dict(os.environ, TAILSSE_TOKEN="short")
-    result = subprocess.run(
-        [sys.executable, "-m", "tailsse", "serve", str(tmp_path / "a.log")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=20,
-    )
+    result = run_tailsse("serve", str(tmp_path / "a.log"), env=env)
     assert result.returncode == 2 and "TAILSSE_TOKEN" in result.stderr and "short" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -14,21 +12,15 @@ import pytest
 from tailsse import __version__
 from tailsse.cli import build_parser
 from tailsse.config import cli_options, option_name, options_markdown
-from tests.conftest import ServerProcess, append
-
-
-def run(*args: str, timeout: float = 20) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tailsse", *args], capture_output=True, text=True, timeout=timeout
-    )
+from tests.conftest import ServerProcess, append, run_tailsse
 
 
 def test_version_and_help():
-    result = run("--version")
+    result = run_tailsse("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"tailsse {__version__}"
-    result = run("--help")
+    result = run_tailsse("--help")
     assert result.returncode == 0 and "serve" in result.stdout
-    result = run("serve", "--help")
+    result = run_tailsse("serve", "--help")
     assert result.returncode == 0
     for name, _, _ in cli_options():
         assert option_name(name) in result.stdout
@@ -47,7 +39,7 @@ def test_version_and_help():
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle):
-    result = run(*args)
+    result = run_tailsse(*args)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -59,7 +51,7 @@ def test_port_in_use_is_one_clear_line(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run("serve", str(tmp_path / "a.log"), "--port", str(port))
+        result = run_tailsse("serve", str(tmp_path / "a.log"), "--port", str(port))
     assert result.returncode == 1
     errors = [ln for ln in result.stderr.splitlines() if "error" in ln]
     assert errors == [f"tailsse: error: cannot listen on 127.0.0.1:{port}: address already in use"]

@@ -21,7 +21,7 @@ from tornado.netutil import bind_sockets
 
 from tailsse.app import make_app
 from tailsse.config import Config
-from tests.conftest import EventReader, append, env_without_pythonpath, free_port, system_program
+from tests.conftest import EventReader, append, env_without_pythonpath, free_port, run_tailsse, system_program
 
 redis = pytest.importorskip("redis", reason="the redis package is not installed (pip install -e '.[test]')")
 
@@ -384,27 +384,19 @@ async def test_resume_older_than_retention_says_lost(io_loop, redis_server, clea
     assert texts(await resumed.lines(1)) == ["t 199"]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tailsse", *args], capture_output=True, text=True, timeout=30
-    )
-
-
 def test_command_line_errors():
-    result = run_cli("agent", "x.log")
+    result = run_tailsse("agent", "x.log")
     assert result.returncode == 2 and "--redis" in result.stderr
-    result = run_cli("serve")
+    result = run_tailsse("serve")
     assert result.returncode == 2 and "--redis" in result.stderr
-    result = run_cli("serve", "--redis", "redis://127.0.0.1:1/0", "x.log")
+    result = run_tailsse("serve", "--redis", "redis://127.0.0.1:1/0", "x.log")
     assert result.returncode == 2 and "agent" in result.stderr
-    result = run_cli("agent", "x.log", "--redis", "redis://127.0.0.1:1/0", "--source", "a/b")
+    result = run_tailsse("agent", "x.log", "--redis", "redis://127.0.0.1:1/0", "--source", "a/b")
     assert result.returncode == 2 and "--source" in result.stderr
-    result = run_cli("serve", "--redis", "127.0.0.1:6379")
+    result = run_tailsse("serve", "--redis", "127.0.0.1:6379")
     assert result.returncode == 2 and "not a Redis URL" in result.stderr
     env = {**os.environ, "TAILSSE_REDIS": "127.0.0.1:6379"}  # taken when --redis is not given
-    result = subprocess.run(
-        [sys.executable, "-m", "tailsse", "serve"], capture_output=True, text=True, env=env
-    )
+    result = run_tailsse("serve", env=env)
     assert result.returncode == 2 and "not a Redis URL" in result.stderr
 
 
