@@ -2,6 +2,6 @@
 
 import sys
 
-from tailsse.cli import main
+from tailsse.cli.main import main
 
 sys.exit(main())

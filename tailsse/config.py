@@ -1,7 +1,9 @@
 """Every option, default and limit of tailsse, in one frozen dataclass.
 
 Fields that carry ``help`` metadata are command-line options: the CLI, ``--help`` and
-the README's option table all come from this one declaration.
+the README's option table all come from this one declaration. A Config is plain data:
+it checks and normalises its values and reads nothing (the command line loads the
+secrets that ``--token-file`` and ``--users-file`` name).
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
-
-from tailsse.auth import check_token, read_token, read_users
 
 
 def _opt(
@@ -133,18 +133,27 @@ class Config:
         object.__setattr__(self, "cors_origin", _origins(self.cors_origin))
         if self.keyfile and not self.certfile:
             raise ValueError("--keyfile needs --certfile")
-        if self.token_file:
-            object.__setattr__(self, "token", read_token(self.token_file))
-        elif self.token:
+        if self.token:
             check_token(self.token, "token")
-        if self.users_file and not self.users:
-            object.__setattr__(self, "users", read_users(self.users_file))
-        object.__setattr__(self, "users", tuple(tuple(u) for u in self.users))
+        object.__setattr__(self, "users", tuple((user, encoded) for user, encoded in self.users))
 
     @property
     def auth(self) -> bool:
         """Whether credentials are required."""
         return bool(self.token or self.users)
+
+
+MIN_TOKEN_CHARS = 16
+REDIS_ENV = "TAILSSE_REDIS"  # read when --redis is not given
+
+
+def check_token(token: str, source: str) -> str:
+    """A token fit to guard logs: long enough, and safe in a header and a URL."""
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(f"{source}: the token must be at least {MIN_TOKEN_CHARS} characters")
+    if not all(c.isascii() and c.isprintable() and c not in " ,;\"'\\" for c in token):
+        raise ValueError(f"{source}: the token may hold printable ASCII except spaces and , ; \" ' \\")
+    return token
 
 
 _HOST = re.compile(

@@ -17,8 +17,8 @@ from dataclasses import replace
 
 import pytest
 
-from tailsse.app import make_app
 from tailsse.config import Config
+from tailsse.webapp.app import make_app
 
 # Small intervals so tests run in milliseconds; tests override with app_config.
 TEST_CONFIG = Config(heartbeat=0, check_interval=0.2)
@@ -42,9 +42,9 @@ def app_config(log_file) -> Config:
 def app(io_loop, app_config):
     """The application under test (pytest-tornasync's fixture name)."""
     application = make_app(app_config)
-    application.hub.start()
+    application.catalog.start()
     yield application
-    application.hub.close()
+    application.catalog.close()
 
 
 class EventReader:

@@ -12,10 +12,11 @@ import pytest
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
-from tailsse import cli
-from tailsse.app import make_app
+from tailsse.cli import main as cli
+from tailsse.cli import serve as cli_serve
 from tailsse.config import cli_options, option_name
-from tailsse.security import server_options
+from tailsse.webapp.app import make_app
+from tailsse.webapp.security import server_options
 from tests.conftest import TEST_CONFIG, ServerProcess, append, open_stream, run_tailsse
 
 # ---- HTTP
@@ -86,7 +87,7 @@ def real_server(io_loop, app_config):
     def start(**changes):
         config = replace(app_config, **changes)
         application = make_app(config)
-        application.hub.start()
+        application.catalog.start()
         sock, port = bind_unused_port()
         server = HTTPServer(application, **server_options(config))
         server.add_sockets([sock])
@@ -96,7 +97,7 @@ def real_server(io_loop, app_config):
     yield start
     for server, application in servers:
         server.stop()
-        application.hub.close()
+        application.catalog.close()
         io_loop.run_sync(server.close_all_connections)
 
 
@@ -293,7 +294,7 @@ def test_every_option_with_a_wrong_value_is_one_line_and_exit_2(tmp_path, name, 
     async def must_not_serve(*a, **k):
         raise AssertionError("the server started")
 
-    monkeypatch.setattr(cli, "_serve", must_not_serve)
+    monkeypatch.setattr(cli_serve, "_serve", must_not_serve)
     monkeypatch.delenv("TAILSSE_TOKEN", raising=False)
     with pytest.raises(SystemExit) as exited:
         cli.main(["serve", str(tmp_path / "a.log"), *args])

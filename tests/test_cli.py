@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tailsse import __version__
-from tailsse.cli import build_parser
+from tailsse.cli.main import build_parser
 from tailsse.config import cli_options, option_name, options_markdown
 from tests.conftest import ServerProcess, append, run_tailsse
 

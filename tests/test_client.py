@@ -19,9 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tailsse import client
-from tailsse.cli import build_parser
-from tailsse.sseparse import Event
+from tailsse.cli import follow as follow_command
+from tailsse.cli.main import build_parser
+from tailsse.client import follow as client_follow
+from tailsse.client import http as client_http
+from tailsse.sse.parse import Event
 from tests.conftest import append, free_port
 
 BOM = b"\xef\xbb\xbf"
@@ -33,7 +35,7 @@ CHUNKED = b"5\r\nhello\r\n1;ext=1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r
 
 
 def decode_chunked(pieces: list[bytes]) -> tuple[bytes, bool]:
-    decoder = client.ChunkedDecoder()
+    decoder = client_http.ChunkedDecoder()
     return b"".join(decoder.feed(piece) for piece in pieces), decoder.done
 
 
@@ -46,8 +48,8 @@ def test_chunked_every_split_point():
 
 @pytest.mark.parametrize("bad", [b"zz\r\nhello\r\n", b"0x5\r\nhello\r\n", b"2\r\nhello\r\n"])
 def test_chunked_rejects_garbage(bad):
-    with pytest.raises(client.FollowError):
-        client.ChunkedDecoder().feed(bad)
+    with pytest.raises(client_http.FollowError):
+        client_http.ChunkedDecoder().feed(bad)
 
 
 # --- options --------------------------------------------------------------------------
@@ -59,18 +61,22 @@ def parse(*argv: str):
 
 def test_token_from_option_environment_and_header():
     url = "http://127.0.0.1:1/e"
-    assert client.target_from_args(parse(url, "--token", "t1"), {}).headers == {"Authorization": "Bearer t1"}
+    assert follow_command.target_from_args(parse(url, "--token", "t1"), {}).headers == {
+        "Authorization": "Bearer t1"
+    }
     env = {"TAILSSE_TOKEN": "t2"}
-    assert client.target_from_args(parse(url), env).headers == {"Authorization": "Bearer t2"}
-    assert client.target_from_args(parse(url, "--token", "t1"), env).headers == {"Authorization": "Bearer t1"}
+    assert follow_command.target_from_args(parse(url), env).headers == {"Authorization": "Bearer t2"}
+    assert follow_command.target_from_args(parse(url, "--token", "t1"), env).headers == {
+        "Authorization": "Bearer t1"
+    }
     args = parse(url, "--token", "t1", "-H", "authorization: Basic eA==")
-    assert client.target_from_args(args, {}).headers == {"authorization": "Basic eA=="}
+    assert follow_command.target_from_args(args, {}).headers == {"authorization": "Basic eA=="}
 
 
 def test_last_event_id_header_is_only_the_start():
-    target = client.target_from_args(parse("http://h/e", "-H", "Last-Event-ID: 7"), {})
+    target = follow_command.target_from_args(parse("http://h/e", "-H", "Last-Event-ID: 7"), {})
     assert (target.headers, target.last_event_id) == ({}, "7")
-    target = client.target_from_args(
+    target = follow_command.target_from_args(
         parse("http://h/e", "--last-event-id", "8", "-H", "last-event-id: 7"), {}
     )
     assert target.last_event_id == "8"
@@ -79,7 +85,7 @@ def test_last_event_id_header_is_only_the_start():
 @pytest.mark.parametrize("argv", [["--last-event-id", "a\nb"], ["--token", "x\ry"]])
 def test_line_breaks_in_sent_values_are_refused(argv):
     err = io.StringIO()
-    assert client.run(parse("http://127.0.0.1:1/e", *argv), io.BytesIO(), err) == 2
+    assert follow_command.run(parse("http://127.0.0.1:1/e", *argv), io.BytesIO(), err) == 2
     assert "line breaks" in one_error_line(err.getvalue())
 
 
@@ -546,7 +552,7 @@ def test_reconnect_across_a_server_restart(server_process, follow, tmp_path):
 
 def test_plain_output_rejoins_pieces_and_tells_notices():
     out, notices = io.BytesIO(), []
-    printer = client.Printer(out, "data", notices.append)
+    printer = client_follow.Printer(out, "data", notices.append)
     Ev = Event
     printer.chunk(b"", [Ev("ab", id="f-2-p"), Ev("cd", id="f-4-p")])
     assert out.getvalue() == b""

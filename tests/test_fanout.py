@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from tailsse import hub
+from tailsse.sources import files as file_sources
 from tests.conftest import TEST_CONFIG, CaptureTransport, append, open_stream
 
 
@@ -22,11 +22,11 @@ def app_config(log_file):
 
 
 async def test_viewers_at_the_head_share_one_read_and_one_encoding(app, log_file, monkeypatch):
-    channel = app.hub.channels["app.log"]
+    channel = app.catalog.channels["app.log"]
     encodes = []
-    real_encode = hub.encode_lines
+    real_encode = file_sources.encode_lines
     monkeypatch.setattr(
-        hub, "encode_lines", lambda seg, lines: encodes.append(len(lines)) or real_encode(seg, lines)
+        file_sources, "encode_lines", lambda seg, lines: encodes.append(len(lines)) or real_encode(seg, lines)
     )
     viewers = [CaptureTransport() for _ in range(50)]
     for viewer in viewers:
@@ -35,7 +35,7 @@ async def test_viewers_at_the_head_share_one_read_and_one_encoding(app, log_file
     assert len(channel.head) == 50
     before = [v.sends for v in viewers]
     append(log_file, b"".join(b"line %d\n" % i for i in range(100)))
-    channel.wake()
+    channel.source.wake()
     assert encodes == [100]  # one encoding of the batch, whatever the number of viewers
     for viewer, sends in zip(viewers, before, strict=True):
         assert viewer.sends == sends + 1  # one write per viewer for the whole batch
@@ -63,9 +63,9 @@ async def test_max_clients_refuses_with_a_retry_and_keeps_the_others(http_server
 
 
 async def test_a_thousand_clients_that_drop_leave_nothing_behind(http_server_client, app, log_file):
-    app.hub.config = replace(app.hub.config, max_clients=2000)
+    app.catalog.config = replace(app.catalog.config, max_clients=2000)
     port = http_server_client.get_http_port()
-    channel = app.hub.channels["app.log"]
+    channel = app.catalog.channels["app.log"]
     before_fds = len(os.listdir("/proc/self/fd"))
 
     async def one() -> None:
@@ -77,12 +77,12 @@ async def test_a_thousand_clients_that_drop_leave_nothing_behind(http_server_cli
     for _ in range(10):
         await asyncio.gather(*(one() for _ in range(100)))
     deadline = time.monotonic() + 5
-    while app.hub.subscriber_count() and time.monotonic() < deadline:
+    while app.catalog.subscriber_count() and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    assert app.hub.subscriber_count() == 0
+    assert app.catalog.subscriber_count() == 0
     assert not channel.head and not channel.catching
     append(log_file, b"nobody is listening\n")
-    channel.wake()
+    channel.source.wake()
     while len(os.listdir("/proc/self/fd")) > before_fds + 5 and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
     assert len(os.listdir("/proc/self/fd")) <= before_fds + 5

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from tailsse import hub
-from tailsse.app import make_app
-from tailsse.files import expand, name_files, safe_name
+from tailsse.following.paths import expand, name_files, safe_name
+from tailsse.sources import files as file_sources
+from tailsse.webapp.app import make_app
 from tests.conftest import TEST_CONFIG, CaptureTransport, append, open_stream
 
 
@@ -103,25 +103,25 @@ async def test_a_clashing_new_file_gets_a_distinct_stable_name(http_server_clien
 
 async def test_lines_written_between_backlog_read_and_following_are_not_lost(io_loop, log_file, monkeypatch):
     """A line appended just after the backlog was found still reaches the client."""
-    real = hub.backlog_start
+    real = file_sources.backlog_start
 
     def backlog_then_write(fd, end, count):
         start = real(fd, end, count)
         append(log_file, b"in the gap\n")
         return start
 
-    monkeypatch.setattr(hub, "backlog_start", backlog_then_write)
+    monkeypatch.setattr(file_sources, "backlog_start", backlog_then_write)
     append(log_file, b"old 1\nold 2\n")
     config = replace(TEST_CONFIG, paths=(str(log_file),), check_interval=60)
     app = make_app(config)
     capture = CaptureTransport()
     sent = capture.sent
 
-    app.hub.start()
-    app.hub.channels["app.log"].subscribe(capture, None, 5)
+    app.catalog.start()
+    app.catalog.channels["app.log"].subscribe(capture, None, 5)
     deadline = time.monotonic() + 3
     while b"in the gap" not in b"".join(sent) and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
-    app.hub.close()
+    app.catalog.close()
     data = [ln for ln in b"".join(sent).split(b"\n") if ln.startswith(b"data: ")]
     assert data == [b"data: old 1", b"data: old 2", b"data: in the gap"]

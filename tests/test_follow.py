@@ -8,18 +8,16 @@ from typing import NamedTuple
 
 import pytest
 
-from tailsse.follow import (
+from tailsse.following.follower import Batch, Change, Follower
+from tailsse.following.lines import (
     FINGERPRINT_BYTES,
-    Batch,
-    Change,
-    Follower,
     Position,
     backlog_start,
     fingerprint,
-    open_segment,
     read_lines,
     split_lines,
 )
+from tailsse.following.segment import open_segment
 
 SAMPLE = "alpha\r\nbé ta\ngamma ☕ δ\n\n".encode() + b"x\xffy\n"
 

@@ -63,7 +63,7 @@ def test_installed_wheel_serves_the_viewer(wheel, tmp_path, log_file):
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = subprocess.run(
-        [str(python), "-c", "import tailsse.app as a; print(a.__file__); print(a.web_dir())"],
+        [str(python), "-c", "import tailsse.webapp.app as a; print(a.__file__); print(a.web_dir())"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -95,7 +95,9 @@ def test_installed_wheel_serves_the_viewer(wheel, tmp_path, log_file):
 def test_warnings_from_tailsse_fail_the_tests():
     """setup.cfg turns warnings raised in tailsse's own modules into errors, only those."""
     with pytest.raises(UserWarning):
-        warnings.warn_explicit("from tailsse", UserWarning, "tailsse/hub.py", 1, module="tailsse.hub")
+        warnings.warn_explicit(
+            "from tailsse", UserWarning, "tailsse/sources/fanout.py", 1, module="tailsse.sources.fanout"
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.warn_explicit("from elsewhere", UserWarning, "other.py", 1, module="other")
     assert len(caught) == 1

@@ -33,9 +33,9 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.simple_httpclient import HTTPStreamClosedError
 from tornado.web import RequestHandler
 
-from tailsse.app import TailApp, make_app
-from tailsse.cli import build_parser
+from tailsse.cli.main import build_parser
 from tailsse.config import Config, cli_options
+from tailsse.webapp.app import TailApp, make_app
 from tests.conftest import TEST_CONFIG, EventReader, append, free_port, system_program
 
 SITE = Path(__file__).resolve().parent.parent / "docs" / "nginx.conf"
@@ -352,7 +352,7 @@ def app(io_loop, log_file, trusted) -> Iterator[TailApp]:
     application = make_app(replace(TEST_CONFIG, paths=(str(log_file),), trusted_proxy=trusted))
     application.add_handlers(r".*", [(r"/echo", EchoHandler)])
     yield application
-    application.hub.close()
+    application.catalog.close()
 
 
 @pytest.mark.parametrize(

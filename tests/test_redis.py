@@ -19,14 +19,14 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from tailsse.app import make_app
 from tailsse.config import Config
+from tailsse.webapp.app import make_app
 from tests.conftest import EventReader, append, env_without_pythonpath, free_port, run_tailsse, system_program
 
 redis = pytest.importorskip("redis", reason="the redis package is not installed (pip install -e '.[test]')")
 
-from tailsse.agent import Agent  # noqa: E402
-from tailsse.redis_keys import stream_key  # noqa: E402
+from tailsse.redis_streams.agent import Agent  # noqa: E402
+from tailsse.redis_streams.keys import stream_key  # noqa: E402
 
 BASE = Config(heartbeat=0, check_interval=0.1)
 
@@ -103,7 +103,7 @@ class Node:
         self.port = sockets[0].getsockname()[1]
         self.server = HTTPServer(self.app)
         self.server.add_sockets(sockets)
-        self.app.hub.start()
+        self.app.catalog.start()
 
     async def get(self, path: str) -> tuple[int, dict]:
         response = await AsyncHTTPClient().fetch(f"http://127.0.0.1:{self.port}{path}", raise_error=False)
@@ -111,7 +111,7 @@ class Node:
 
     async def close(self) -> None:
         self.server.stop()
-        await self.app.hub.aclose()
+        await self.app.catalog.aclose()
 
 
 class Stream:
@@ -262,7 +262,7 @@ async def test_one_xread_per_stream_per_node_feeds_every_viewer(io_loop, redis_s
         assert texts(await viewer.lines(50)) == [f"l {i}" for i in range(50)]
     # Each batch costs one XREAD for all eight viewers (plus the one left blocking).
     assert await xread_calls(redis_server) - before <= 4
-    assert len(node.app.hub.channels["h/app.log"].head) == 8
+    assert len(node.app.catalog.channels["h/app.log"].head) == 8
 
 
 async def test_backlog_and_file_events_carried_through_the_stream(io_loop, redis_server, cleanup, log_file):
@@ -404,7 +404,7 @@ def test_serving_files_does_not_need_redis(tmp_path):
     path = tmp_path / "app.log"
     path.write_bytes(b"")
     code = (
-        "import sys; from tailsse.cli import build_parser; from tailsse.app import make_app;"
+        "import sys; from tailsse.cli.main import build_parser; from tailsse.webapp.app import make_app;"
         "from tailsse.config import Config;"
         f"make_app(Config(paths=({str(path)!r},))); build_parser();"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'redis'], 'redis imported'"
@@ -498,7 +498,7 @@ async def test_stalled_viewer_holds_nothing_and_catches_up_from_redis(
 ):
     await start_agent(cleanup, redis_server, "h", log_file, retention=20)
     node = start_node(cleanup, redis_server, write_buffer_limit=1000)
-    hub = node.app.hub
+    hub = node.app.catalog
     await hub.discover()
     channel = hub.channels["h/app.log"]
     slow = SlowTransport()

@@ -12,8 +12,10 @@ from dataclasses import replace
 
 import pytest
 
-from tailsse import follow, watch
-from tailsse.app import make_app
+from tailsse.following import follower, watch
+from tailsse.following.lines import Position, read_lines
+from tailsse.following.segment import open_segment
+from tailsse.webapp.app import make_app
 from tests.conftest import TEST_CONFIG, CaptureTransport, append, open_stream
 
 
@@ -180,8 +182,8 @@ async def test_many_replacements_leak_nothing(http_server_client, log_file, mode
     append(log_file, b"warm up\n")
     await reader.next()
     app = http_server_client._http_server.request_callback
-    channel = app.hub.channels["app.log"]
-    await wait_for(lambda: channel.follower.segment is not None)
+    channel = app.catalog.channels["app.log"]
+    await wait_for(lambda: channel.source.follower.segment is not None)
     before = _fd_count()
     gone = log_file.parent / "g"
     for i in range(200):
@@ -191,7 +193,10 @@ async def test_many_replacements_leak_nothing(http_server_client, log_file, mode
             await asyncio.sleep(0)
     append(log_file, b"still here\n")
     await wait_for(
-        lambda: channel.follower.pos > 0 and channel.follower.segment.ino == os.stat(log_file).st_ino
+        lambda: (
+            channel.source.follower.pos > 0
+            and channel.source.follower.segment.ino == os.stat(log_file).st_ino
+        )
     )
     got = []
     while "still here" not in got:
@@ -199,8 +204,8 @@ async def test_many_replacements_leak_nothing(http_server_client, log_file, mode
     response = await http_server_client.fetch("/healthz")
     assert response.code == 200
     # Only the few most recent rotated-away files stay open, for viewers still reading them.
-    assert _fd_count() - before <= follow.Follower.KEEP_RETIRED
-    assert len(app.hub._watcher.watched_directories()) <= 4
+    assert _fd_count() - before <= follower.Follower.KEEP_RETIRED
+    assert len(app.catalog.fileset.watcher.watched_directories()) <= 4
 
 
 async def test_resume_across_rotation_while_old_file_is_open(http_server_client, log_file, mode):
@@ -223,48 +228,50 @@ async def test_resume_across_rotation_while_old_file_is_open(http_server_client,
 
 async def test_resume_after_restart_finds_the_renamed_file(io_loop, log_file, mode, app_config):
     app = make_app(app_config)
-    app.hub.start()
-    channel = app.hub.channels["app.log"]
+    app.catalog.start()
+    channel = app.catalog.channels["app.log"]
     append(log_file, b"a\nb\n")
-    channel.wake()
+    channel.source.wake()
     last_id = None
     with open(log_file, "rb") as f:
-        seg = follow.open_segment(str(log_file))
-        lines, _ = follow.read_lines(seg.fd, 0, None, 1 << 16, 1024)
+        seg = open_segment(str(log_file))
+        lines, _ = read_lines(seg.fd, 0, None, 1 << 16, 1024)
         end = lines.ends[0]
-        last_id = follow.Position(seg.ino, end, seg.fingerprint(end)).event_id().decode()
+        last_id = Position(seg.ino, end, seg.fingerprint(end)).event_id().decode()
         seg.close()
         f.close()
-    app.hub.close()
+    app.catalog.close()
     # While no server runs: more lines, a rotation, lines in the new file.
     append(log_file, b"c\n")
     os.rename(log_file, str(log_file) + ".1")
     log_file.write_bytes(b"d\n")
     fresh = make_app(app_config)
-    fresh.hub.start()
+    fresh.catalog.start()
     capture = CaptureTransport()
     sent = capture.sent
 
-    fresh.hub.channels["app.log"].subscribe(capture, last_id, 100)
+    fresh.catalog.channels["app.log"].subscribe(capture, last_id, 100)
     await wait_for(lambda: b"data: d" in b"".join(sent))
     text = b"".join(sent).decode()
     data = [ln[6:] for ln in text.splitlines() if ln.startswith("data: ") and not ln.startswith("data: {")]
     assert data == ["b", "c", "d"]
     assert "event: rotated" in text and "event: lost" not in text
-    fresh.hub.close()
+    fresh.catalog.close()
 
 
 async def test_position_gone_says_lost_and_starts_over(http_server_client, log_file, mode):
     reader = await stream(http_server_client)
     append(log_file, b"a\n")
     first = await reader.next()
-    channel = http_server_client._http_server.request_callback.hub.channels["app.log"]
-    for _ in range(follow.Follower.KEEP_RETIRED + 1):  # push the old file out of memory
+    channel = http_server_client._http_server.request_callback.catalog.channels["app.log"]
+    for _ in range(follower.Follower.KEEP_RETIRED + 1):  # push the old file out of memory
         os.rename(log_file, str(log_file) + ".old")
         os.remove(str(log_file) + ".old")
         log_file.write_bytes(b"x\ny\n")
         ino = os.stat(log_file).st_ino
-        await wait_for(lambda ino=ino: channel.follower.segment and channel.follower.segment.ino == ino)
+        await wait_for(
+            lambda ino=ino: channel.source.follower.segment and channel.source.follower.segment.ino == ino
+        )
     again = await stream(http_server_client, headers={"Last-Event-ID": first["id"]})
     event = await again.next()
     assert event["event"] == "lost"
@@ -295,14 +302,14 @@ async def test_missing_parent_directory_at_start(http_server_client, tmp_path, m
 async def test_unreadable_file_is_reported_then_followed(http_server_client, tmp_path, mode, monkeypatch):
     path = tmp_path / "later.log"
     denied = {"on": True}
-    real_open = follow.open_segment
+    real_open = follower.open_segment
 
     def guarded(p):
         if denied["on"] and os.path.abspath(p) == str(path):
             raise PermissionError(13, "Permission denied", p)
         return real_open(p)
 
-    monkeypatch.setattr(follow, "open_segment", guarded)
+    monkeypatch.setattr(follower, "open_segment", guarded)
     reader = await stream(http_server_client, "/events/later.log")
     assert (await reader.next())["event"] == "missing"
     path.write_bytes(b"secret\n")

@@ -19,11 +19,12 @@ from dataclasses import replace
 
 import pytest
 
-from tailsse import auth
+from tailsse.cli.options import load_config
 from tailsse.config import Config
-from tailsse.files import expand
-from tailsse.hub import Hub
-from tailsse.security import redact_uri
+from tailsse.following.paths import expand
+from tailsse.sources.files import FileCatalog
+from tailsse.webapp import auth
+from tailsse.webapp.security import redact_uri
 from tests.conftest import TEST_CONFIG, append, open_stream
 
 TOKEN = "correct-horse-battery-staple-42"
@@ -55,13 +56,13 @@ def test_symlink_out_of_a_served_directory_is_not_served(served, tmp_path):
 
 
 def test_rescan_skips_new_symlinks_that_lead_out(served, tmp_path):
-    hub = Hub(replace(TEST_CONFIG, paths=(str(served),)), {})
-    hub.rescan()
+    catalog = FileCatalog(replace(TEST_CONFIG, paths=(str(served),)), {})
+    catalog.rescan()
     os.symlink(str(tmp_path / "secret.txt"), served / "late.log")
     os.symlink("app.log", served / "also.log")
-    hub.rescan()
-    assert set(hub.channels) == {"app.log", "current.log", "also.log"}
-    hub.close()
+    catalog.rescan()
+    assert set(catalog.channels) == {"app.log", "current.log", "also.log"}
+    catalog.close()
 
 
 async def test_symlink_retargeted_out_of_the_directory_stops_being_read(http_server_client, served, tmp_path):
@@ -344,7 +345,7 @@ def test_bad_users_file_is_a_clear_error(tmp_path, content):
     users = tmp_path / "users"
     users.write_text(content)
     with pytest.raises(ValueError, match="--users-file"):
-        Config(users_file=str(users))
+        load_config(users_file=str(users))
 
 
 # ---- the real program: secrets from the environment or a file, never in its log

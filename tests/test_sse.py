@@ -2,7 +2,7 @@
 
 import pytest
 
-from tailsse import sse
+from tailsse.sse import encode as sse
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from tailsse import sse
-from tailsse.sseparse import Event, EventStreamParser
+from tailsse.sse import encode as sse
+from tailsse.sse.parse import Event, EventStreamParser
 
 BOM = b"\xef\xbb\xbf"
 

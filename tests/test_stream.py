@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from tailsse.app import make_app
 from tailsse.config import Config
+from tailsse.webapp.app import make_app
 from tests.conftest import TEST_CONFIG, append, open_stream
 
 
@@ -189,7 +189,7 @@ async def test_resume_survives_a_new_app_over_the_same_file(io_loop, log_file):
             append(log_file, b"4\n5\n")  # written while "disconnected"
             client.close()
             server.stop()
-            app.hub.close()
+            app.catalog.close()
             continue
         await asyncio.wait_for(done, 5)
         text = b"".join(got).decode()
@@ -197,7 +197,7 @@ async def test_resume_survives_a_new_app_over_the_same_file(io_loop, log_file):
         assert data == ["3", "4", "5"]
         client.close()
         server.stop()
-        app.hub.close()
+        app.catalog.close()
 
 
 async def test_unknown_name_is_404_plain(http_server_client):

@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from tailsse.app import web_dir
-from tailsse.cli import build_parser
+from tailsse.cli.main import build_parser
 from tailsse.config import Config
+from tailsse.webapp.app import web_dir
 from tests.conftest import TEST_CONFIG
 
 

@@ -49,8 +49,8 @@ def interests(path: str) -> dict[str, str]:
 class Watcher(FileSystemEventHandler):
     """Calls ``on_change(path)`` on the IOLoop when something may have changed at path."""
 
-    def __init__(self, loop: IOLoop, on_change: Callable[[str], None], poll: bool, interval: float) -> None:
-        self._loop = loop
+    def __init__(self, on_change: Callable[[str], None], poll: bool, interval: float) -> None:
+        self._loop: IOLoop | None = None  # set by start()
         self._on_change = on_change
         self._observer: BaseObserver = PollingObserver(timeout=interval) if poll else Observer()
         self._lock = threading.Lock()
@@ -112,8 +112,9 @@ class Watcher(FileSystemEventHandler):
         """Directories with a live watch (for tests and diagnostics)."""
         return sorted(self._watches)
 
-    def start(self) -> None:
-        """Start the observer thread."""
+    def start(self, loop: IOLoop) -> None:
+        """Start the observer thread; changes are reported on ``loop``."""
+        self._loop = loop
         self._observer.daemon = True
         self._observer.start()
 
@@ -165,7 +166,7 @@ class Watcher(FileSystemEventHandler):
                 return
             wake = not self._pending
             self._pending |= hit
-        if wake:
+        if wake and self._loop is not None:
             self._loop.add_callback(self._flush)
 
     def _flush(self) -> None:

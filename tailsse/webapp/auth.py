@@ -17,12 +17,13 @@ import secrets
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
+from tailsse.config import check_token
+
 TOKEN_ENV = "TAILSSE_TOKEN"
 COOKIE_NAME = "tailsse_auth"
 # scrypt cost: about 16 MiB and a few tens of milliseconds per check on a current CPU.
 SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P = 14, 8, 1
 PBKDF2_MIN_ITERATIONS = 100_000
-MIN_TOKEN_CHARS = 16
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -121,15 +122,6 @@ def read_token(path: str) -> str:
             f"--token-file: cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
         ) from None
     return check_token(token, f"--token-file {path}")
-
-
-def check_token(token: str, source: str) -> str:
-    """A token fit to guard logs: long enough, and safe in a header and a URL."""
-    if len(token) < MIN_TOKEN_CHARS:
-        raise ValueError(f"{source}: the token must be at least {MIN_TOKEN_CHARS} characters")
-    if not all(c.isascii() and c.isprintable() and c not in " ,;\"'\\" for c in token):
-        raise ValueError(f"{source}: the token may hold printable ASCII except spaces and , ; \" ' \\")
-    return token
 
 
 class Authenticator:

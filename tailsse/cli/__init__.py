@@ -1,0 +1,1 @@
+"""The command line: ``tailsse serve``, ``agent``, ``follow`` and ``hash-password``."""

@@ -1,0 +1,1 @@
+"""``tailsse follow``'s client: an event stream in a terminal (HTTP, then the reconnecting loop)."""

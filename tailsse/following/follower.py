@@ -1,0 +1,266 @@
+"""Follow one path with ``tail -F`` semantics: reopen on rotation, restart on truncation.
+
+Nothing here knows about HTTP or watchdog: the watcher's findings come in as plain
+callables given to the constructor.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tailsse.following.lines import Lines, backlog_start, fingerprint
+from tailsse.following.paths import inside
+from tailsse.following.segment import Segment, open_segment
+
+
+@dataclass
+class Change:
+    """Something that happened to the followed path."""
+
+    kind: str  # appeared, missing, rotated, truncated, unreadable
+    segment: Segment | None
+    detail: str = ""
+
+
+@dataclass
+class Batch:
+    """Lines read from one segment, starting at ``start``."""
+
+    segment: Segment
+    start: int
+    lines: Lines
+
+
+def _opened_inside(seg: Segment, path: str, root: str) -> bool:
+    """Whether the file just opened is the one ``path`` resolves to, inside ``root``."""
+    if not inside(path, root):
+        return False
+    try:
+        st = os.stat(os.path.realpath(path))
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (seg.dev, seg.ino)
+
+
+class Follower:
+    """Follows one path like ``tail -F``: reopen on rotation, restart on truncation.
+
+    Better than ``tail -F`` where it can be: the old file is read to its end before the
+    new one is followed, and files that were rotated away before the follower looked
+    (``moved_away`` tells it where they went) are read too, in order.
+    """
+
+    KEEP_RETIRED = 3  # rotated-away files kept open for viewers still reading them
+    KEEP_SEEN = 256  # inodes already read to their end, not to be read again
+
+    def __init__(
+        self,
+        path: str,
+        max_line: int,
+        chunk: int = 256 * 1024,
+        moved_away: Callable[[str], list[str]] = lambda path: [],
+        quiet_for: Callable[[], float] = lambda: 0.0,
+        confine: str | None = None,
+    ) -> None:
+        self.path = os.path.abspath(path)
+        self.max_line = max_line
+        self.chunk = chunk
+        self.moved_away = moved_away  # where files renamed away from a path went, oldest first
+        self.quiet_for = quiet_for  # seconds until those renames can be trusted to be complete
+        # A file found in a served directory must not lead out of it (a symlink retargeted).
+        self.confine = confine
+        self.wait = 0.0  # after a poll: check again in this many seconds
+        self.segment: Segment | None = None  # the file being read now
+        self.pos = 0  # where the next line starts in it
+        self.queue: deque[Segment] = deque()  # files to read after this one, in order
+        self.retired: deque[Segment] = deque()
+        self.state = "missing"
+        self.error = ""
+        self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._real = os.path.realpath(self.path)
+        self._gone = False  # the file was removed: finish it, then report it missing
+        self._last: Segment | None = None  # the file finished last, to link to the next
+        self._check: int | None = None  # fingerprint at self.pos, to notice rewrites
+
+    def start(self) -> None:
+        """Open the file if it exists and position at the end of its last full line."""
+        seg = self._open(report=False)
+        if seg is None:
+            return
+        self.segment = seg
+        size = os.fstat(seg.fd).st_size
+        # Start at the beginning of a trailing partial line so it is sent when finished.
+        ends_line = size == 0 or os.pread(seg.fd, 1, size - 1) == b"\n"
+        self.pos = size if ends_line else backlog_start(seg.fd, size, 1)
+
+    def close(self) -> None:
+        """Stop following; files close as soon as no reader needs them."""
+        for seg in [*self.retired, *self.queue, self.segment]:
+            if seg is not None:
+                seg.retained = False
+                seg.release()
+        self.retired.clear()
+        self.queue.clear()
+        self.segment = None
+
+    def poll(self, budget: int) -> tuple[list[Batch | Change], bool]:
+        """Stat the path and read new lines, up to about ``budget`` bytes.
+
+        Returns what happened, in order, and whether more data is waiting.
+        """
+        out: list[Batch | Change] = []
+        self.wait = 0.0
+        if not self.queue and not self._gone:
+            self._notice(self._stat(), out)
+        while True:
+            if self.segment is not None:
+                if self._read(out, budget):
+                    return out, True
+                if not self.queue and not self._gone:
+                    return out, False
+                self._retire()
+            if self.queue:
+                nxt = self.queue.popleft()
+                if self._last is not None:
+                    self._last.successor = nxt
+                self.segment, self.pos, self._check = nxt, 0, None
+                out.append(Change(nxt.kind, nxt))
+                continue
+            if self._gone:
+                self._gone = False
+                self.state = "missing"
+                out.append(Change("missing", None))
+            return out, False
+
+    def _stat(self) -> os.stat_result | None:
+        try:
+            return os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self.error = exc.strerror or str(exc)
+            return None
+
+    def _notice(self, st: os.stat_result | None, out: list[Batch | Change]) -> None:
+        """Compare the path with the open file and queue what must be read next."""
+        seg = self.segment
+        if seg is not None and st is not None and (st.st_dev, st.st_ino) == (seg.dev, seg.ino):
+            if st.st_size < self.pos or not self._still_there(seg):
+                self.pos, self._check, seg.head = 0, None, None
+                out.append(Change("truncated", seg))
+            return
+        if seg is not None:
+            wait = self.quiet_for()
+            if wait > 0:
+                # Renames may still be on their way from the watcher: read what is
+                # certain now and decide once they have settled.
+                self.wait = wait
+                return
+            # The path moved on. First every file rotated away since, oldest first.
+            known = {(seg.dev, seg.ino)}
+            if st is not None:
+                known.add((st.st_dev, st.st_ino))
+            for name in [*self.moved_away(self.path), *self.moved_away(self._real)]:
+                gen = self._open_generation(name, known)
+                if gen is not None:
+                    known.add((gen.dev, gen.ino))
+                    self.queue.append(gen)
+        if st is None:
+            self._gone = seg is not None
+            return
+        new = self._open(report=True, out=out)
+        if new is not None:
+            new.kind = "rotated" if seg is not None else "appeared"
+            self.queue.append(new)
+
+    def _still_there(self, seg: Segment) -> bool:
+        """Whether the file still starts with the bytes it had when last read."""
+        if self.pos == 0 or self._check is None:
+            return True
+        try:
+            return fingerprint(seg.fd, self.pos) == self._check
+        except OSError:
+            return True
+
+    def _open(self, report: bool, out: list[Batch | Change] | None = None) -> Segment | None:
+        try:
+            seg = open_segment(self.path)
+            if self.confine is not None and not _opened_inside(seg, self.path, self.confine):
+                seg.close()
+                raise PermissionError(errno.EACCES, "outside the served directory", self.path)
+        except FileNotFoundError:
+            self.state = "missing"
+            return None
+        except OSError as exc:
+            error = exc.strerror or str(exc)
+            if report and out is not None and (self.state != "unreadable" or error != self.error):
+                out.append(Change("unreadable", None, error))
+            self.state, self.error = "unreadable", error
+            return None
+        self.state, self.error = "following", ""
+        self._real = os.path.realpath(self.path)
+        return seg
+
+    def _open_generation(self, name: str, known: set[tuple[int, int]]) -> Segment | None:
+        try:
+            st = os.stat(name)
+        except OSError:
+            return None
+        key = (st.st_dev, st.st_ino)
+        if key in known or key in self._seen:
+            return None
+        try:
+            seg = open_segment(name)
+        except OSError:
+            return None
+        if (seg.dev, seg.ino) != key:
+            seg.close()
+            return None
+        seg.kind = "rotated"
+        return seg
+
+    def _retire(self) -> None:
+        """Finish the current file: it will not be read again."""
+        seg = self.segment
+        assert seg is not None
+        self.segment = None
+        self._last = seg
+        seg.end = self.pos
+        self._seen[(seg.dev, seg.ino)] = None
+        while len(self._seen) > self.KEEP_SEEN:
+            self._seen.popitem(last=False)
+        self.retired.append(seg)
+        while len(self.retired) > self.KEEP_RETIRED:
+            old = self.retired.popleft()
+            old.retained = False
+            old.release()
+
+    def _read(self, out: list[Batch | Change], budget: int) -> bool:
+        seg = self.segment
+        assert seg is not None
+        final = bool(self.queue) or self._gone  # nothing more here that we would see
+        done = 0
+        while done < budget:
+            start = self.pos
+            try:
+                lines, end = seg.read(start, None, self.chunk, self.max_line)
+                if not lines and final:
+                    size = os.fstat(seg.fd).st_size
+                    if size > start:  # a last line without a newline: send it as it is
+                        lines, end = seg.read(start, size, self.chunk, self.max_line)
+                        if lines.pieces:
+                            lines.pieces.discard(len(lines) - 1)
+            except OSError as exc:
+                self.error = exc.strerror or str(exc)
+                return False
+            if not lines:
+                return False
+            out.append(Batch(seg, start, lines))
+            done += end - start
+            self.pos = end
+            self._check = seg.fingerprint(end)
+        return True

@@ -1,0 +1,104 @@
+"""One open file of a followed path (one inode), and finding a rotated-away one again."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+
+from tailsse.following.lines import FINGERPRINT_BYTES, Lines, fingerprint, read_lines
+
+
+@dataclass(eq=False)
+class Segment:
+    """One open file (one inode) of a followed path."""
+
+    fd: int
+    dev: int
+    ino: int
+    end: int | None = None  # final size once the path has moved on to another file
+    successor: Segment | None = None
+    readers: int = 0
+    retained: bool = True  # kept open by the follower (current, or recently rotated away)
+    closed: bool = False
+    kind: str = "rotated"  # the change that starts reading it: rotated or appeared
+    head: int | None = None  # fingerprint of the first FINGERPRINT_BYTES, once there are that many
+
+    def read(self, offset: int, stop: int | None, max_bytes: int, max_line: int) -> tuple[Lines, int]:
+        """read_lines() with each line's fingerprint attached, so encoding needs no I/O."""
+        lines, end = read_lines(self.fd, offset, stop, max_bytes, max_line)
+        ends = lines.ends
+        if ends:
+            if ends[0] < FINGERPRINT_BYTES:
+                lines.early = [fingerprint(self.fd, e) for e in ends if e < FINGERPRINT_BYTES]
+            if ends[-1] >= FINGERPRINT_BYTES:
+                lines.head = self.fingerprint(ends[-1])
+        return lines, end
+
+    def fingerprint(self, offset: int) -> int:
+        """The fingerprint an id at ``offset`` in this file carries."""
+        if offset >= FINGERPRINT_BYTES:
+            if self.head is None:
+                self.head = fingerprint(self.fd, offset)
+            return self.head
+        return fingerprint(self.fd, offset)
+
+    def release(self) -> None:
+        """Close once neither the follower nor any reader needs the file."""
+        if not self.retained and self.readers == 0:
+            self.close()
+
+    def close(self) -> None:
+        """Close the file descriptor (once)."""
+        if not self.closed:
+            self.closed = True
+            os.close(self.fd)
+
+
+def open_segment(path: str) -> Segment:
+    """Open a regular file (or FIFO-free special file) for reading, non-blocking."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return Segment(fd, st.st_dev, st.st_ino)
+
+
+def holds(seg: Segment, offset: int, check: int) -> bool:
+    """Whether an open file still has, before ``offset``, the bytes a position saw there."""
+    try:
+        return offset <= os.fstat(seg.fd).st_size and seg.fingerprint(offset) == check
+    except OSError:
+        return False
+
+
+def find_rotated(path: str, ino: int, offset: int, check: int) -> Segment | None:
+    """The file a position names, if it was rotated to a name next to ``path``.
+
+    Rotated generations keep the followed file's name as a prefix (``app.log.1``); the
+    inode and the fingerprint must both match.
+    """
+    directory, base = os.path.split(path)
+    try:
+        names = sorted(e.path for e in os.scandir(directory) if e.name.startswith(base) and e.name != base)
+    except OSError:
+        return None
+    for name in names:
+        try:
+            if os.stat(name).st_ino != ino:
+                continue
+            seg = open_segment(name)
+        except OSError:
+            continue
+        if seg.ino == ino and holds(seg, offset, check):
+            seg.kind = "rotated"
+            return seg
+        seg.close()
+    return None

@@ -1,0 +1,1 @@
+"""Scale-out over Redis Streams: the agent that writes, the source a web node reads."""

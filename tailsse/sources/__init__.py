@@ -1,0 +1,1 @@
+"""Sources of positioned lines, the one fan-out over them, and the catalog a server offers."""

@@ -1,0 +1,293 @@
+"""Followed files as sources: a file with its rotated generations, and the catalog of them.
+
+A cursor is a byte offset in one open file (a :class:`Segment`); an event id names the
+same position durably (inode, offset, fingerprint), so a viewer resumes exactly after
+its last line, also after a restart, from the current file or one rotated next to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from tornado.ioloop import IOLoop
+
+from tailsse.config import Config
+from tailsse.following.fileset import FileSet
+from tailsse.following.follower import Batch, Change, Follower
+from tailsse.following.lines import Lines, Position, backlog_start
+from tailsse.following.segment import Segment, find_rotated
+from tailsse.sources.base import HistoryLine, Sink, notice
+from tailsse.sources.catalog import Catalog
+from tailsse.sse import encode as sse
+
+log = logging.getLogger(__name__)
+
+
+def _tails(lines: Lines) -> list[bytes]:
+    """What follows the offset in each line's id: the fingerprint, and ``-p`` for a piece."""
+    pieces = lines.pieces or ()
+    early = lines.early or []
+    return [
+        b"-%x%s" % (early[i] if i < len(early) else lines.head, b"-p" if i in pieces else b"")
+        for i in range(len(lines))
+    ]
+
+
+def encode_lines(segment: Segment, lines: Lines) -> bytes:
+    """Encode lines of one file as SSE message events, each with its position id."""
+    if not lines.ends:
+        return b""
+    prefix = b"%x-" % segment.ino
+    if lines.pieces is None and lines.early is None:
+        # The hot path: every id ends with the same fingerprint.
+        return sse.numbered_events(prefix, lines.ends, b"-%x" % lines.head, lines.data, lines.cr)
+    # The first lines of a file, or pieces of over-long lines: ids differ in their tails.
+    return b"".join(
+        sse.numbered_events(prefix, [end], tail, [data])
+        for end, tail, data in zip(lines.ends, _tails(lines), lines.data, strict=True)
+    )
+
+
+def _segment_id(segment: Segment | None) -> bytes | None:
+    return Position(segment.ino, 0, 0).event_id() if segment is not None else None
+
+
+@dataclass(frozen=True)
+class FileCursor:
+    """A viewer's place: an offset in one open file (``done``: that file ended under it)."""
+
+    segment: Segment
+    offset: int
+    done: bool = False
+
+
+class FileSource:
+    """One followed path and the files it has been: the Source of a local log."""
+
+    def __init__(self, name: str, follower: Follower, config: Config) -> None:
+        self._name = name
+        self.follower = follower
+        self.budget = config.read_budget
+        self.chunk = config.read_chunk
+        self.max_line = config.max_line_bytes
+        self.sink: Sink[FileCursor] | None = None
+        self._polling = False
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def bind(self, sink: Sink[FileCursor]) -> None:
+        self.sink = sink
+
+    def start(self) -> None:
+        """Open the file (if it is there) at its current end."""
+        self.follower.start()
+        if self.follower.state != "following":
+            log.warning("%s: %s", self.follower.path, self.follower.error or self.follower.state)
+
+    def close(self) -> None:
+        self.follower.close()
+
+    # -- the head --
+
+    def refresh(self) -> None:
+        self.wake()
+
+    def wake(self) -> bool:
+        """Check the file and publish whatever is new; True when something happened to it.
+
+        Safe to call at any time.
+        """
+        if self._polling:
+            return False
+        self._polling = True
+        fol = self.follower
+        before = (fol.segment, fol.pos)
+        try:
+            items, more = fol.poll(self.budget)
+        finally:
+            self._polling = False
+        if items:
+            self._publish(items, *before)
+        if more:
+            IOLoop.current().add_callback(self.wake)
+        elif fol.wait:
+            IOLoop.current().call_later(fol.wait, self.wake)
+        return any(isinstance(item, Change) for item in items)
+
+    def _publish(self, items: list[Batch | Change], segment: Segment | None, offset: int) -> None:
+        """Send what the follower read to the head, which was at ``segment``, ``offset``."""
+        parts = []
+        for item in items:
+            if isinstance(item, Batch):
+                parts.append(encode_lines(item.segment, item.lines))
+            else:
+                parts.append(notice(self.name, item.kind, item.detail, _segment_id(item.segment)))
+        if segment is None:
+            # There was no file: a viewer that falls behind reads from the first one of this batch.
+            segment = next((item.segment for item in items if item.segment is not None), None)
+            offset = 0
+        before = FileCursor(segment, offset) if segment is not None else None
+        assert self.sink is not None
+        self.sink.publish(b"".join(parts), before)
+
+    # -- where viewers start --
+
+    def open(self, last_event_id: str | None, backlog: int) -> tuple[bytes, FileCursor | None]:
+        fol = self.follower
+        seg = fol.segment
+        prelude = b""
+        cursor: FileCursor | None = None
+        pos = Position.parse(last_event_id)
+        if pos is not None:
+            cursor = self._locate(pos)
+            if cursor is None:
+                prelude += notice(self.name, "lost", "", _segment_id(seg))
+                if seg is not None:
+                    cursor = FileCursor(seg, 0)
+        elif seg is not None:
+            try:
+                cursor = FileCursor(seg, backlog_start(seg.fd, fol.pos, backlog))
+            except OSError:
+                cursor = FileCursor(seg, fol.pos)
+        if seg is None:
+            prelude += notice(self.name, fol.state, fol.error)
+        return prelude, self.hold(cursor) if cursor is not None else None
+
+    def locate(self, event_id: str) -> FileCursor | None:
+        pos = Position.parse(event_id)
+        return self._locate(pos) if pos is not None else None
+
+    def _locate(self, pos: Position) -> FileCursor | None:
+        """The open file and offset an id refers to, if it is still there."""
+        fol = self.follower
+        for seg in [fol.segment, *reversed(fol.retired)]:
+            if seg is None or seg.ino != pos.ino or seg.closed:
+                continue
+            limit = fol.pos if seg is fol.segment else seg.end
+            try:
+                if pos.offset > max(limit or 0, os.fstat(seg.fd).st_size):
+                    continue
+                if seg.fingerprint(pos.offset) != pos.check:
+                    continue
+            except OSError:
+                continue
+            return FileCursor(seg, pos.offset)
+        # After a restart, the file may have been renamed next to the path.
+        old = find_rotated(fol.path, pos.ino, pos.offset, pos.check)
+        if old is None:
+            return None
+        try:
+            old.end = os.fstat(old.fd).st_size
+        except OSError:
+            old.close()
+            return None
+        old.retained, old.successor = False, fol.segment
+        return FileCursor(old, pos.offset)
+
+    # -- viewers reading at their own pace --
+
+    def _stop(self, seg: Segment) -> int | None:
+        """Where reading ``seg`` ends for now: the head's position, or the file's final end."""
+        return self.follower.pos if seg is self.follower.segment else seg.end
+
+    def at_head(self, cursor: FileCursor) -> bool:
+        if cursor.done:
+            return True  # the file shrank under the reader; the head reports it
+        seg = cursor.segment
+        stop = self._stop(seg)
+        if stop is not None and cursor.offset < stop:
+            return False
+        return seg is self.follower.segment or seg.successor is None
+
+    async def read(self, cursor: FileCursor) -> tuple[bytes, FileCursor]:
+        seg, offset = cursor.segment, cursor.offset
+        stop = self._stop(seg)
+        if stop is None or offset >= stop:
+            # This file is finished; at_head() said another one follows it.
+            nxt = seg.successor
+            assert nxt is not None
+            nxt.readers += 1
+            self.release(cursor)
+            return notice(self.name, nxt.kind, "", _segment_id(nxt)), FileCursor(nxt, 0)
+        lines, end = seg.read(offset, stop, self.chunk, self.max_line)
+        if not lines:
+            return b"", FileCursor(seg, offset, done=True)
+        return encode_lines(seg, lines), FileCursor(seg, end)
+
+    async def read_back(self, cursor: FileCursor | None, count: int) -> list[HistoryLine]:
+        if cursor is None:
+            seg = self.follower.segment
+            if seg is None:
+                return []
+            cursor = FileCursor(seg, self.follower.pos)
+        seg, end = cursor.segment, cursor.offset
+        offset = backlog_start(seg.fd, end, count)
+        out: list[HistoryLine] = []
+        prefix = f"{seg.ino:x}-"
+        while offset < end:
+            lines, offset = seg.read(offset, end, self.chunk, self.max_line)
+            if not lines:
+                break
+            for line_end, tail, data in zip(lines.ends, _tails(lines), lines.data, strict=True):
+                out.append(HistoryLine(f"{prefix}{line_end}{tail.decode()}", data.decode("utf-8")))
+        return out[-count:] if count else []
+
+    def hold(self, cursor: FileCursor) -> FileCursor:
+        cursor.segment.readers += 1
+        return cursor
+
+    def release(self, cursor: FileCursor) -> None:
+        seg = cursor.segment
+        seg.readers -= 1
+        seg.release()  # a file opened only for readers closes with the last of them
+
+    def info(self, started: bool) -> dict[str, Any]:
+        """This file's row in ``/api/files``."""
+        try:
+            st = os.stat(self.follower.path)
+            size, exists = st.st_size, True
+        except OSError:
+            size, exists = None, False
+        state = self.follower.state if started else ("following" if exists else "missing")
+        return {"name": self.name, "size": size, "exists": exists, "state": state}
+
+
+class FileCatalog(Catalog):
+    """The files given on the command line (and found later in served directories)."""
+
+    def __init__(self, config: Config, files: dict[str, str]) -> None:
+        super().__init__(config)
+        self.sources: dict[str, FileSource] = {}
+        self.fileset: FileSet[FileSource] = FileSet(config, files, self._make, added=self._added)
+
+    def _make(self, name: str, follower: Follower) -> FileSource:
+        source = FileSource(name, follower, self.config)
+        self.sources[name] = source
+        self.add_source(source)
+        return source
+
+    def _added(self, source: FileSource) -> None:
+        if self.started:
+            source.start()
+            source.wake()
+
+    def begin(self) -> None:
+        for source in self.sources.values():
+            source.start()
+        self.fileset.start()
+
+    def close(self) -> None:
+        self.fileset.close()
+        super().close()
+
+    def rescan(self) -> None:
+        """Pick up files that appeared in served directories or now match a glob."""
+        self.fileset.rescan()
+
+    async def files(self) -> dict[str, Any]:
+        return {"files": [source.info(self.started) for source in self.sources.values()]}

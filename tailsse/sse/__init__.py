@@ -1,0 +1,1 @@
+"""Server-Sent Events: pure encoding and parsing, bytes in and bytes out."""

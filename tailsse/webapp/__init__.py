@@ -1,0 +1,1 @@
+"""The web application: routes, thin handlers, the stream transport, auth and security."""

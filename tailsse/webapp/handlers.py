@@ -1,0 +1,132 @@
+"""Thin request handlers: the event stream, viewer pages, the file list and health."""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+
+from tornado.web import HTTPError
+
+from tailsse.config import Config
+from tailsse.sources.catalog import Catalog
+from tailsse.sse import encode as sse
+from tailsse.webapp.auth import Authenticator
+from tailsse.webapp.base import BaseHandler
+from tailsse.webapp.transport import StreamTransport, response_head
+
+
+class NotFoundHandler(BaseHandler):
+    """Anything that is not a route."""
+
+    def prepare(self) -> None:
+        raise HTTPError(404, "not found")
+
+
+class EventsHandler(BaseHandler):
+    """``GET /events/{name}``: a log's lines as Server-Sent Events."""
+
+    async def get(self, name: str) -> None:
+        channel = await self.channel(name)
+        backlog = self._backlog()
+        self.catalog.start()
+        if self.catalog.subscriber_count() >= self.config.max_clients:
+            self._busy(name)
+            return
+        headers = [
+            ("Content-Type", "text/event-stream; charset=utf-8"),
+            ("Cache-Control", "no-cache"),
+            ("X-Accel-Buffering", "no"),
+            *self.cors_values(),
+        ]
+        head, chunked = response_head(self.request.version, headers)
+        last_id = self.request.headers.get("Last-Event-ID")
+        self.application.log_request(self)  # streams are logged when they open
+        # From here on the stream owns the connection and writes the response itself.
+        transport = StreamTransport(self.detach(), head, chunked)
+        transport.on_close = channel.subscribe(transport, last_id, backlog).leave
+
+    def _busy(self, name: str) -> None:
+        """Too many streams: ask the client to come back later.
+
+        Any status but 200 would make EventSource give up for good, so this is a normal
+        event stream that says ``busy`` and ends; the browser reconnects after ``retry``
+        (spread at random so refused clients do not all return at once).
+        """
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+        self.cors_headers()
+        wait = self.config.busy_retry_ms
+        wait += random.randint(0, wait)
+        body = json.dumps({"file": name, "message": "too many open streams; retrying later"})
+        self.finish(sse.retry(wait) + sse.event(body.encode(), name=b"busy"))
+
+    def _backlog(self) -> int:
+        raw = self.get_query_argument("lines", None)
+        if raw is None:
+            return self.config.lines
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > self.config.max_backlog:
+            raise HTTPError(400, f"lines must be a whole number from 0 to {self.config.max_backlog}")
+        return int(raw)
+
+
+class FilesHandler(BaseHandler):
+    """``GET /api/files``: every log with its state (and, from Redis, whether Redis answers)."""
+
+    async def get(self) -> None:
+        self.finish_json(await self.catalog.files())
+
+
+class HealthHandler(BaseHandler):
+    """``GET /healthz``: 200 while the server can serve (503 while Redis cannot be reached)."""
+
+    async def get(self) -> None:
+        status, body = await self.catalog.health()
+        self.set_status(status)
+        self.finish_json(body)
+
+
+# The page loads only its own script, styles and streams; log text can never become code.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'self'; form-action 'none'"
+)
+
+
+class PageHandler(BaseHandler):
+    """The viewer page (``embed``: without chrome), with base path, file and mode filled in."""
+
+    exchanges_token = True
+
+    def initialize(
+        self,
+        catalog: Catalog,
+        config: Config,
+        authenticator: Authenticator,
+        public: bool = False,
+        cors: bool = False,
+        *,
+        template: str = "",
+        embed: bool = False,
+    ) -> None:
+        super().initialize(catalog, config, authenticator, public, cors)
+        self.template = template  # index.html, read once when the app was made
+        self.embed = embed
+
+    async def get(self, name: str | None = None) -> None:
+        if name is not None:
+            await self.channel(name)
+        page = self.template.replace("{{base}}", html.escape(self.config.base_path, quote=True))
+        page = page.replace("{{mode}}", "embed" if self.embed else "page")
+        page = page.replace("{{file}}", html.escape(name or "", quote=True))
+        policy = PAGE_POLICY
+        if self.config.frame_ancestors.strip():
+            # Empty means any page may frame the viewer: it shows only what the port serves.
+            policy += "; frame-ancestors " + self.config.frame_ancestors.strip()
+        self.set_header("Content-Security-Policy", policy)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(page)
