@@ -6,18 +6,22 @@ import argparse
 import asyncio
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from tailsse.cli.bootstrap import setup_logging, stop_event
 from tailsse.cli.options import add_config_options
 from tailsse.config import REDIS_ENV, Config, cli_options
 from tailsse.following.paths import expand, name_files
 
+if TYPE_CHECKING:
+    from tailsse.cli.options import Subcommands
+
 log = logging.getLogger("tailsse")
 
 AGENT_OPTIONS = ("redis", "source", "retention", "lines", "max_line_bytes", "poll", "check_interval")
 
 
-def add_agent_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_agent_parser(subparsers: Subcommands) -> argparse.ArgumentParser:
     """Add the ``agent`` subcommand and its options."""
     parser = subparsers.add_parser(
         "agent",
@@ -59,7 +63,12 @@ async def _run(config: Config, files: dict[str, str], parser: argparse.ArgumentP
         parser.error(str(exc))
     stop = stop_event()
     starting = asyncio.ensure_future(agent.start())
-    starting.add_done_callback(lambda task: task.cancelled() or task.exception() is None or stop.set())
+
+    def started(task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            stop.set()  # it could not start: stop now, and say why below
+
+    starting.add_done_callback(started)
     for name, path in files.items():
         log.info("following %s as %s/%s", path, agent.source, name)
     print(f"tailsse agent: source {agent.source}, writing to Redis", flush=True)

@@ -7,11 +7,14 @@ import io
 import os
 import re
 import sys
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 from urllib.parse import urlsplit
 
 from tailsse.client.follow import PROG, Follower
 from tailsse.client.http import OutputClosed, Target, output_fd
+
+if TYPE_CHECKING:
+    from tailsse.cli.options import Subcommands
 
 _TOKEN = re.compile(r"\A[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
@@ -47,7 +50,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def add_follow_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_follow_parser(subparsers: Subcommands) -> argparse.ArgumentParser:
     """Add the ``follow`` subcommand and its options."""
     parser = subparsers.add_parser(
         "follow",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tailsse.config import Config, check_token, option_name
 from tailsse.webapp.auth import TOKEN_ENV, read_token, read_users
@@ -19,6 +19,10 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[Parser]
 
 
 def _number(kind: type, minimum: float | None) -> Any:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 from tailsse.webapp.auth import hash_password
 
+if TYPE_CHECKING:
+    from tailsse.cli.options import Subcommands
 
-def add_hash_password_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+
+def add_hash_password_parser(subparsers: Subcommands) -> argparse.ArgumentParser:
     """Add the ``hash-password`` subcommand."""
     parser = subparsers.add_parser(
         "hash-password",

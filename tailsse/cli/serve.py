@@ -11,6 +11,7 @@ import shutil
 import ssl
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import PeriodicCallback
@@ -24,10 +25,13 @@ from tailsse.following.paths import expand, name_files
 from tailsse.webapp.app import make_app
 from tailsse.webapp.security import server_options, ssl_context
 
+if TYPE_CHECKING:
+    from tailsse.cli.options import Subcommands
+
 log = logging.getLogger("tailsse")
 
 
-def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_serve_parser(subparsers: Subcommands) -> argparse.ArgumentParser:
     """Add the ``serve`` subcommand and its options."""
     serve = subparsers.add_parser("serve", help="serve log files", description="Serve log files to browsers.")
     serve.add_argument("paths", nargs="*", metavar="PATH", help="file, glob or directory to follow")

@@ -17,7 +17,7 @@ import ssl
 import stat
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
 MAX_REDIRECTS = 10
 MAX_HEAD_BYTES = 64 * 1024
@@ -184,7 +184,7 @@ def wait_readable(fd: int | None, watch_fd: int | None, timeout: float | None) -
     return bool(ready)
 
 
-def _host_header(parts) -> str:
+def _host_header(parts: SplitResult) -> str:
     host = parts.hostname or ""
     try:
         host = host.encode("idna").decode("ascii")

@@ -31,6 +31,7 @@ from tailsse.redis_streams.keys import (
     FILES,
     WRITE_SCRIPT,
     alive_key,
+    as_bytes,
     checkpoint_key,
     default_source,
     redis_client,
@@ -81,6 +82,7 @@ class FileAgent:
             if cur is not None:  # first start: a backlog, as serve would show
                 fol.pos = backlog_start(cur.fd, fol.pos, self.agent.config.lines)
             return
+        raw = as_bytes(raw)
         self.checkpoint = raw
         try:
             seq, ino, offset, check = (int(x) for x in raw.split())
@@ -140,9 +142,7 @@ class FileAgent:
                     await self._write(entries)
                 if self.follower.state != self.reported_state:
                     state = self.follower.state
-                    await self.agent.call(
-                        lambda r, s=state: r.hset(state_key(self.agent.source), self.name, s)
-                    )
+                    await self.agent.call(self._state_writer(state))
                     self.reported_state = state
                 if self.follower.wait:
                     IOLoop.current().call_later(self.follower.wait, self.wake)
@@ -153,6 +153,14 @@ class FileAgent:
         finally:
             self._running = False
 
+    def _state_writer(self, state: str) -> Callable[[Redis], Awaitable[int]]:
+        """The call that tells web nodes the follower's state (following, missing…)."""
+
+        async def write(r: Redis) -> int:
+            return await r.hset(state_key(self.agent.source), self.name, state)
+
+        return write
+
     async def _write(self, entries: list[bytes]) -> None:
         """Append entries and move the checkpoint, in one step; retry until Redis has it."""
         fol = self.follower
@@ -162,7 +170,14 @@ class FileAgent:
         else:
             position = (seg.ino, fol.pos, seg.fingerprint(fol.pos))
         checkpoint = b"%d %d %d %d" % (self.seq + 1, *position)
-        args = [self.name, self.checkpoint, checkpoint, self.agent.config.retention, self.full_name, *entries]
+        args: list[bytes | str | int] = [
+            self.name,
+            self.checkpoint,
+            checkpoint,
+            self.agent.config.retention,
+            self.full_name,
+            *entries,
+        ]
         status = await self.agent.call(lambda r: self.agent.script(keys=self.keys, args=args, client=r))
         if status == 2:
             log.warning(

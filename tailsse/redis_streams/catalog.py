@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from tailsse.config import Config
-from tailsse.redis_streams.keys import FILES, alive_key, redis_client, state_key, valid_source
+from tailsse.redis_streams.keys import FILES, alive_key, as_bytes, redis_client, state_key, valid_source
 from tailsse.redis_streams.retry import outage_errors
 from tailsse.redis_streams.source import BLOCK_MS, RedisSource
 from tailsse.sources.base import Channel
@@ -83,7 +83,7 @@ class RedisCatalog(Catalog):
             return
         self.note_ok()
         for raw in names:
-            name = raw.decode("utf-8", "replace")
+            name = as_bytes(raw).decode("utf-8", "replace")
             origin, _, file = name.partition("/")
             if name not in self.sources and valid_source(origin) and valid_source(file):
                 self.sources[name] = source = RedisSource(name, self.redis, self)

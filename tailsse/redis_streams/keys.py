@@ -84,6 +84,21 @@ def parse_id(text: str | bytes | None) -> tuple[int, int] | None:
     return ms, seq
 
 
+def as_bytes(value: bytes | str) -> bytes:
+    """A reply as bytes (tailsse's clients never decode replies; the types allow both)."""
+    return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+def as_entries(reply: object) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """Stream entries from an XRANGE, XREVRANGE or XREAD reply: (id, fields) each."""
+    out: list[tuple[bytes, dict[bytes, bytes]]] = []
+    for item in reply if isinstance(reply, list) else ():
+        entry_id, fields = item
+        if isinstance(entry_id, bytes) and isinstance(fields, dict):
+            out.append((entry_id, fields))
+    return out
+
+
 def format_id(entry: tuple[int, int]) -> str:
     """The text form of an entry id."""
     return f"{entry[0]}-{entry[1]}"

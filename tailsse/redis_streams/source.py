@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from tailsse.redis_streams.keys import MAX_SEQ, format_id, parse_id, previous_id, stream_key
+from tailsse.redis_streams.keys import MAX_SEQ, as_entries, format_id, parse_id, previous_id, stream_key
 from tailsse.redis_streams.retry import Retrying
 from tailsse.sources.base import HistoryLine, Sink, notice
 from tailsse.sse import encode as sse
@@ -157,23 +157,27 @@ class RedisSource:
             self.last = await self._call(self._last_id)
             ready.set()
             while True:
-                last = format_id(self.last)
                 try:
-                    resp = await self._call(
-                        lambda r, last=last: r.xread({self.key: last}, block=BLOCK_MS, count=READ_COUNT)
-                    )
+                    entries = await self._call(self._xread)
                 except Exception:  # not an outage (say, the key is not a stream): keep trying
                     log.exception("%s: reading the stream failed", self.key)
                     await asyncio.sleep(BACKOFF_MAX)
                     continue
-                if resp:
-                    self._publish(resp[0][1])
+                if entries:
+                    self._publish(entries)
                 if self.sink is None or not self.sink.viewers():
                     break
         finally:
             if self._ready is ready:
                 self._reader = None
                 self.last = None
+
+    async def _xread(self, r: Redis) -> list[Entry]:
+        """The entries after the head, waiting up to BLOCK_MS for some."""
+        reply = await r.xread({self.key: format_id(self.last or (0, 0))}, block=BLOCK_MS, count=READ_COUNT)
+        # One stream asked for: RESP2 answers [[key, entries]], RESP3 {key: entries}.
+        streams = list(reply.values()) if isinstance(reply, dict) else [item[1] for item in reply or ()]
+        return as_entries(streams[0]) if streams else []
 
     def _publish(self, entries: list[Entry]) -> None:
         data = encode_entries(self.name, entries)
@@ -225,7 +229,7 @@ class RedisSource:
         left = backlog
         while left > 0:
             count = min(left, READ_COUNT)
-            batch = await r.xrevrange(self.key, max=upper, min="-", count=count)
+            batch = as_entries(await r.xrevrange(self.key, max=upper, min="-", count=count))
             if not batch:
                 break
             oldest = batch[-1][0]
@@ -266,12 +270,12 @@ class RedisSource:
             info, entries = await pipe.execute(raise_on_error=False)
         if isinstance(entries, Exception):
             raise entries
-        return entries, isinstance(info, dict) and after != (0, 0) and trimmed_after(after, info)
+        return as_entries(entries), isinstance(info, dict) and after != (0, 0) and trimmed_after(after, info)
 
     async def read_back(self, cursor: StreamCursor | None, count: int) -> list[HistoryLine]:
         upper = "+" if cursor is None or cursor.start is not None else format_id(cursor.pos)
-        entries: list[Entry] = await self._call(
-            lambda r: r.xrevrange(self.key, max=upper, min="-", count=count)
+        entries = as_entries(
+            await self._call(lambda r: r.xrevrange(self.key, max=upper, min="-", count=count))
         )
         return [
             HistoryLine(entry_id.decode(), fields[b"d"].decode("utf-8", "replace"))

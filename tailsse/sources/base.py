@@ -86,12 +86,13 @@ class HistoryLine:
 
 
 C = TypeVar("C")
+C_contra = TypeVar("C_contra", contravariant=True)
 
 
-class Sink(Protocol[C]):
+class Sink(Protocol[C_contra]):
     """What a source reports its head to: the fan-out of its viewers."""
 
-    def publish(self, data: bytes, before: C | None) -> None:
+    def publish(self, data: bytes, before: C_contra | None) -> None:
         """New events at the head; ``before`` is where the head was (None: nowhere to read from)."""
         ...
 

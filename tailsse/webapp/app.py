@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tornado.httputil import HTTPMessageDelegate, HTTPServerRequest
+from tornado.httputil import HTTPServerRequest
 from tornado.routing import Rule
 from tornado.web import Application, ErrorHandler, RedirectHandler, url
 
@@ -19,17 +20,16 @@ from tailsse.webapp.auth import Authenticator
 from tailsse.webapp.proxy import TrustedProxies
 from tailsse.webapp.security import StaticHandler, header_bytes, log_request
 
+if TYPE_CHECKING:
+    from tornado.web import _HandlerDelegate  # find_handler's declared return type
+
 
 def web_dir() -> str:
     """Where the viewer's files are: inside the installed package, or the source tree."""
-    try:
-        import tailsse.web as web
-
-        for entry in web.__path__:
-            if os.path.isfile(os.path.join(entry, "index.html")):
-                return entry
-    except ImportError:
-        pass
+    spec = importlib.util.find_spec("tailsse.web")
+    for entry in (spec.submodule_search_locations or []) if spec is not None else []:
+        if os.path.isfile(os.path.join(entry, "index.html")):
+            return entry
     here = os.path.dirname(os.path.abspath(__file__))
     return os.path.join(os.path.dirname(os.path.dirname(here)), "web")
 
@@ -50,8 +50,11 @@ class TailApp(Application):
         self.proxies = proxies
         self.max_header_bytes = max_header_bytes
 
-    def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> HTTPMessageDelegate:
-        """Route a request, first believing what a trusted proxy says about its client."""
+    def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> _HandlerDelegate:
+        """Route a request, first believing what a trusted proxy says about its client.
+
+        Requests with oversized headers are answered 431 before any handler sees them.
+        """
         self.proxies.apply(request)
         if header_bytes(request) > self.max_header_bytes:
             return self.get_handler_delegate(request, ErrorHandler, {"status_code": 431})

@@ -10,16 +10,16 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from tornado.log import app_log
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import HTTPError
 
 from tailsse.config import Config
 from tailsse.sources.base import Channel
 from tailsse.sources.catalog import Catalog
 from tailsse.webapp.auth import COOKIE_NAME, Authenticator, parse_basic, parse_bearer
-from tailsse.webapp.security import request_summary
+from tailsse.webapp.security import RedactedSummary
 
 
-class BaseHandler(RequestHandler):
+class BaseHandler(RedactedSummary):
     """Plain-text errors, credentials, CORS; collaborators come from the route table."""
 
     exchanges_token = False  # pages trade a valid ?token= for a cookie and drop it from the URL
@@ -129,10 +129,6 @@ class BaseHandler(RequestHandler):
         self.cors_headers()
         self.finish(f"{status_code} {reason}\n")
 
-    def _request_summary(self) -> str:
-        # Tornado's own warnings use this: keep tokens in URLs out of them.
-        return request_summary(self)
-
     def log_exception(
         self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
@@ -140,7 +136,7 @@ class BaseHandler(RequestHandler):
             super().log_exception(typ, value, tb)
         else:
             # Tornado's version also logs repr(request), which holds the URI unredacted.
-            app_log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
+            app_log.error("Uncaught exception %s", self._request_summary(), exc_info=value)
 
     def finish_json(self, body: Any) -> None:
         """Answer with a JSON document that is never cached."""
