@@ -282,6 +282,18 @@ async def test_backlog_and_file_events_carried_through_the_stream(io_loop, redis
     assert texts(await short.lines(1)) == ["fresh"]
 
 
+async def test_reading_back_from_redis_gives_the_stream_s_own_ids(io_loop, redis_server, cleanup, log_file):
+    append(log_file, lines("old", 0, 6))
+    await start_agent(cleanup, redis_server, "h", log_file, lines=6)
+    node = start_node(cleanup, redis_server)
+    stream = await open_stream(cleanup, node, "/events/h/app.log")
+    streamed = [(e["id"], e["data"]) for e in await stream.lines(6)]
+    source = node.app.catalog.channels["h/app.log"].source
+    assert [(line.id, line.text) for line in await source.read_back(None, 2)] == streamed[-2:]
+    at_third = source.locate(streamed[2][0])
+    assert [(line.id, line.text) for line in await source.read_back(at_third, 2)] == streamed[1:3]
+
+
 async def test_agent_restart_sends_lines_written_while_it_was_down_once(
     io_loop, redis_server, cleanup, log_file
 ):

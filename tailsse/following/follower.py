@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tailsse.following.lines import Lines, backlog_start, fingerprint
 from tailsse.following.paths import inside
-from tailsse.following.segment import Segment, open_segment
+from tailsse.following.segment import Segment, open_generation, open_segment
 
 
 @dataclass
@@ -161,11 +161,11 @@ class Follower:
                 self.wait = wait
                 return
             # The path moved on. First every file rotated away since, oldest first.
-            known = {(seg.dev, seg.ino)}
+            known = {(seg.dev, seg.ino), *self._seen}  # never read a file twice
             if st is not None:
                 known.add((st.st_dev, st.st_ino))
             for name in [*self.moved_away(self.path), *self.moved_away(self._real)]:
-                gen = self._open_generation(name, known)
+                gen = open_generation(name, known)
                 if gen is not None:
                     known.add((gen.dev, gen.ino))
                     self.queue.append(gen)
@@ -203,24 +203,6 @@ class Follower:
             return None
         self.state, self.error = "following", ""
         self._real = os.path.realpath(self.path)
-        return seg
-
-    def _open_generation(self, name: str, known: set[tuple[int, int]]) -> Segment | None:
-        try:
-            st = os.stat(name)
-        except OSError:
-            return None
-        key = (st.st_dev, st.st_ino)
-        if key in known or key in self._seen:
-            return None
-        try:
-            seg = open_segment(name)
-        except OSError:
-            return None
-        if (seg.dev, seg.ino) != key:
-            seg.close()
-            return None
-        seg.kind = "rotated"
         return seg
 
     def _retire(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Set
 from dataclasses import dataclass
 
 from tailsse.following.lines import FINGERPRINT_BYTES, Lines, fingerprint, read_lines
@@ -69,6 +70,26 @@ def open_segment(path: str) -> Segment:
         os.close(fd)
         raise
     return Segment(fd, st.st_dev, st.st_ino)
+
+
+def open_generation(name: str, skip: Set[tuple[int, int]]) -> Segment | None:
+    """Open a rotated-away generation of a followed file, unless it is one of ``skip``."""
+    try:
+        st = os.stat(name)
+    except OSError:
+        return None
+    key = (st.st_dev, st.st_ino)
+    if key in skip:
+        return None
+    try:
+        seg = open_segment(name)
+    except OSError:
+        return None
+    if (seg.dev, seg.ino) != key:
+        seg.close()  # replaced between the stat and the open
+        return None
+    seg.kind = "rotated"
+    return seg
 
 
 def holds(seg: Segment, offset: int, check: int) -> bool:

@@ -68,6 +68,26 @@ def trimmed_after(pos: Id, info: dict[str, Any]) -> bool:
     return first is not None and first > following
 
 
+async def backlog_point(r: Redis, key: str, end: Id, backlog: int) -> Id:
+    """The position just before the last ``backlog`` entries of a stream up to ``end``."""
+    oldest: bytes | None = None
+    upper = format_id(end)
+    left = backlog
+    while left > 0:
+        count = min(left, READ_COUNT)
+        batch = as_entries(await r.xrevrange(key, max=upper, min="-", count=count))
+        if not batch:
+            break
+        oldest = batch[-1][0]
+        left -= len(batch)
+        if len(batch) < count:
+            break
+        upper = "(" + oldest.decode()
+    if oldest is None:
+        return end
+    return previous_id(parse_id(oldest) or (0, 0))
+
+
 @dataclass(frozen=True)
 class StreamCursor:
     """After which entry a viewer reads; ``start`` until it has been placed in the stream."""
@@ -202,7 +222,9 @@ class RedisSource:
         await self._ready.wait()
         wanted = parse_id(last_event_id)
         if wanted is None:
-            return b"", StreamCursor(await self._call(lambda r: self._backlog_point(r, backlog)))
+            return b"", StreamCursor(
+                await self._call(lambda r: backlog_point(r, self.key, self.last or (0, 0), backlog))
+            )
         pos, lost = await self._call(lambda r: self._resume_point(r, wanted))
         return (notice(self.name, "resume-lost") if lost else b""), StreamCursor(pos)
 
@@ -220,26 +242,6 @@ class RedisSource:
         if trimmed_after(wanted, info):
             return (0, 0), True
         return wanted, False
-
-    async def _backlog_point(self, r: Redis, backlog: int) -> Id:
-        """The position just before the last ``backlog`` entries up to the head."""
-        end = self.last or (0, 0)
-        oldest: bytes | None = None
-        upper = format_id(end)
-        left = backlog
-        while left > 0:
-            count = min(left, READ_COUNT)
-            batch = as_entries(await r.xrevrange(self.key, max=upper, min="-", count=count))
-            if not batch:
-                break
-            oldest = batch[-1][0]
-            left -= len(batch)
-            if len(batch) < count:
-                break
-            upper = "(" + oldest.decode()
-        if oldest is None:
-            return end
-        return previous_id(parse_id(oldest) or (0, 0))
 
     # -- viewers reading at their own pace --
 
