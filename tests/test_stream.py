@@ -275,5 +275,7 @@ async def test_reading_back_gives_the_stream_s_own_ids(http_server_client, app, 
     assert last == streamed[-3:]
     before_fifth = source.locate(streamed[4][0])
     assert [(line.id, line.text) for line in await source.read_back(before_fifth, 2)] == streamed[3:5]
-    assert [line.text for line in await source.read_back(before_fifth, 100)] == [f"line {i}" for i in range(5)]
+    assert [line.text for line in await source.read_back(before_fifth, 100)] == [
+        f"line {i}" for i in range(5)
+    ]
     assert await source.read_back(None, 0) == []

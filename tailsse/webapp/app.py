@@ -17,6 +17,7 @@ from tailsse.sources.catalog import Catalog
 from tailsse.sources.files import FileCatalog
 from tailsse.webapp import handlers
 from tailsse.webapp.auth import Authenticator
+from tailsse.webapp.base import Services
 from tailsse.webapp.proxy import TrustedProxies
 from tailsse.webapp.security import StaticHandler, header_bytes, log_request
 
@@ -79,7 +80,7 @@ def make_app(config: Config, files: dict[str, str] | None = None, catalog: Catal
     prefix = re.escape(base)
     name = catalog.name_pattern
     authenticator = Authenticator(config.token, config.users)
-    deps = {"catalog": catalog, "config": config, "authenticator": authenticator}
+    deps = {"services": Services(catalog, config, authenticator)}
     web = web_dir()
     with open(os.path.join(web, "index.html"), encoding="utf-8") as f:
         page = {**deps, "template": f.read()}

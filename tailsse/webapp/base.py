@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from http.client import responses
 from types import TracebackType
 from typing import Any
@@ -19,22 +20,24 @@ from tailsse.webapp.auth import COOKIE_NAME, Authenticator, parse_basic, parse_b
 from tailsse.webapp.security import RedactedSummary
 
 
+@dataclass(frozen=True)
+class Services:
+    """What every handler works with, given to each through the route table."""
+
+    catalog: Catalog
+    config: Config
+    authenticator: Authenticator
+
+
 class BaseHandler(RedactedSummary):
     """Plain-text errors, credentials, CORS; collaborators come from the route table."""
 
     exchanges_token = False  # pages trade a valid ?token= for a cookie and drop it from the URL
 
-    def initialize(
-        self,
-        catalog: Catalog,
-        config: Config,
-        authenticator: Authenticator,
-        public: bool = False,
-        cors: bool = False,
-    ) -> None:
-        self.catalog = catalog
-        self.config = config
-        self.authenticator = authenticator
+    def initialize(self, services: Services, public: bool = False, cors: bool = False) -> None:
+        self.catalog = services.catalog
+        self.config = services.config
+        self.authenticator = services.authenticator
         self.public = public  # answered without credentials
         self.cors = cors  # may be read by pages of the --cors-origin origins
 

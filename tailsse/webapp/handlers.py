@@ -8,11 +8,8 @@ import random
 
 from tornado.web import HTTPError
 
-from tailsse.config import Config
-from tailsse.sources.catalog import Catalog
 from tailsse.sse import encode as sse
-from tailsse.webapp.auth import Authenticator
-from tailsse.webapp.base import BaseHandler
+from tailsse.webapp.base import BaseHandler, Services
 from tailsse.webapp.transport import StreamTransport, response_head
 
 
@@ -101,16 +98,14 @@ class PageHandler(BaseHandler):
 
     def initialize(
         self,
-        catalog: Catalog,
-        config: Config,
-        authenticator: Authenticator,
+        services: Services,
         public: bool = False,
         cors: bool = False,
         *,
         template: str = "",
         embed: bool = False,
     ) -> None:
-        super().initialize(catalog, config, authenticator, public, cors)
+        super().initialize(services, public, cors)
         self.template = template  # index.html, read once when the app was made
         self.embed = embed
 
