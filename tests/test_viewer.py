@@ -122,8 +122,9 @@ def test_page_uses_only_relative_urls_and_no_cdn():
     assert "<script>" not in page  # no inline script (the CSP would block it anyway)
 
 
-def test_log_text_never_goes_through_html_parsing():
-    script = read_web("viewer.js")
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(web_dir()) if n.endswith(".js")))
+def test_log_text_never_goes_through_html_parsing(name):
+    script = read_web(name)
     code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("//"))
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in code, sink

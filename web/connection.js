@@ -1,0 +1,113 @@
+// The stream: one EventSource per tab, its status badge, and reconnecting when the browser
+// gives up (EventSource retries by itself only while the server answers 200). The
+// EventSource is made by app.open and the URLs come from app.routes (the entry point).
+
+import { fileEventMessage, metaEntry } from "./lines.js";
+import { expectRepeats, receiveLine, takePiece } from "./receive.js";
+import { setStatus, statusState } from "./ui.js";
+import { flush, pause, push } from "./view.js";
+
+// Things that happen to the file; each is also a separator row in the log.
+export const FILE_EVENTS = ["rotated", "truncated", "missing", "appeared", "lost", "unreadable", "unavailable", "available"];
+export const AUTH_HELP = "Authentication required: reload the page, or open the link with ?token= again";
+const MAX_DELAY = 30000;
+
+/** Streams the file name, replacing any stream before. */
+export function connect(app, name) {
+  const { state, ui } = app;
+  const stream = state.stream;
+  disconnect(app);
+  const es = app.open(app.routes.events(name, state.backlog));
+  stream.source = es;
+  const again = stream.rx.received > 0;
+  setStatus(ui, again ? "reconnecting" : "connecting", again ? "Reconnecting…" : "Connecting…");
+  const mine = () => stream.source === es;
+
+  es.onopen = () => {
+    if (!mine()) return;
+    stream.reconnectDelay = 1000;
+    clearTimeout(stream.busyTimer);
+    // After a "busy" answer, only call it live once this stream has not been refused too.
+    const wait = statusState(ui) === "busy" ? 500 : 0;
+    stream.busyTimer = setTimeout(() => {
+      if (mine() && es.readyState === es.OPEN) setStatus(ui, "live", "Live", "Live: " + name);
+    }, wait);
+  };
+  es.onerror = () => {
+    if (!mine()) return;
+    if (es.readyState === es.CLOSED) {
+      // The server (or a proxy in front of it) answered with an error: the browser gave
+      // up, so try again ourselves, dropping lines we already have.
+      const seconds = Math.round(stream.reconnectDelay / 1000);
+      setStatus(ui, "offline", "Disconnected", `Disconnected; retrying in ${seconds} s`);
+      // EventSource does not tell why; a 401 from the file list means the sign-in ended.
+      fetch(app.routes.files, { cache: "no-store" }).then(
+        (r) => {
+          if (r.status === 401 && mine()) setStatus(ui, "offline", "Authentication required", AUTH_HELP);
+        },
+        () => {}, // offline: keep saying so
+      );
+      clearTimeout(stream.reconnectTimer);
+      stream.reconnectTimer = setTimeout(() => {
+        expectRepeats(stream.rx);
+        connect(app, name);
+      }, stream.reconnectDelay);
+      stream.reconnectDelay = Math.min(stream.reconnectDelay * 2, MAX_DELAY);
+    } else if (statusState(ui) !== "busy") {
+      setStatus(ui, "reconnecting", "Reconnecting…", "Connection lost; reconnecting (the stream resumes after the last line)");
+    }
+  };
+  es.addEventListener("busy", (ev) => {
+    if (!mine()) return;
+    clearTimeout(stream.busyTimer);
+    let message = "the server has too many open streams; retrying";
+    try {
+      message = JSON.parse(ev.data).message || message;
+    } catch {
+      // keep ours
+    }
+    setStatus(ui, "busy", "Server busy", message);
+  });
+  es.onmessage = (ev) => {
+    if (mine()) onLine(app, ev.data, ev.lastEventId);
+  };
+  for (const kind of FILE_EVENTS) {
+    es.addEventListener(kind, (ev) => {
+      if (mine()) onFileEvent(app, kind, ev.data);
+    });
+  }
+}
+
+export function disconnect({ state }) {
+  const stream = state.stream;
+  clearTimeout(stream.reconnectTimer);
+  if (stream.source) stream.source.close();
+  stream.source = null;
+}
+
+function onLine(app, data, id) {
+  const { state, ui } = app;
+  const got = receiveLine(state.stream.rx, data, id);
+  if (got.drop) return;
+  if (got.pause) {
+    flush(app);
+    pause(app, "user");
+  }
+  const source = state.stream.source;
+  if (statusState(ui) !== "live" && source && source.readyState === source.OPEN) {
+    setStatus(ui, "live", "Live", "Live: " + state.current);
+  }
+  if (got.entry) push(app, got.entry);
+}
+
+function onFileEvent(app, kind, data) {
+  const ui = app.ui;
+  const message = fileEventMessage(kind, data);
+  const piece = takePiece(app.state.stream.rx);
+  if (piece) push(app, piece);
+  if (kind === "missing") setStatus(ui, "missing", "File missing", message);
+  else if (kind === "unreadable") setStatus(ui, "offline", "Unreadable", message);
+  else if (kind === "unavailable") setStatus(ui, "offline", "Unavailable", message);
+  else setStatus(ui, "live", "Live", "Live: " + app.state.current);
+  push(app, metaEntry(kind, message));
+}

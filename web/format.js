@@ -1,0 +1,72 @@
+// Text the page shows about lines: arrival times, file sizes, counts, the jump button, and
+// what a download holds. Pure: no DOM.
+
+import { displayText } from "./lines.js";
+
+/** n as a decimal string of at least w digits. */
+export function pad(n, w) {
+  return String(n).padStart(w, "0");
+}
+
+/** An arrival time (ms since the epoch) as local HH:MM:SS.mmm. */
+export function clock(t) {
+  const d = new Date(t);
+  return `${pad(d.getHours(), 2)}:${pad(d.getMinutes(), 2)}:${pad(d.getSeconds(), 2)}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/** A local date and time as YYYYMMDD-HHMMSS, for file names. */
+export function stamp(d) {
+  return (
+    d.getFullYear() + pad(d.getMonth() + 1, 2) + pad(d.getDate(), 2) + "-" +
+    pad(d.getHours(), 2) + pad(d.getMinutes(), 2) + pad(d.getSeconds(), 2)
+  );
+}
+
+/** A size in bytes for people: 512 B, 1.5 KB, 12 MB; a dash when unknown. */
+export function human(size) {
+  if (typeof size !== "number") return "—";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (size >= 1024 && i < units.length - 1) {
+    size /= 1024;
+    i++;
+  }
+  return (i ? size.toFixed(size < 10 ? 1 : 0) : size) + " " + units[i];
+}
+
+const plural = (n, one, many) => n.toLocaleString() + (n === 1 ? one : many);
+
+/**
+ * The toolbar's count from a store's counts: {text, bad, title}. title is null when it
+ * should stay as it was (an invalid regular expression says nothing about the lines).
+ */
+export function countLabel(store, { filtering, invalid, keep }) {
+  if (invalid) return { text: "invalid regular expression", bad: true, title: null };
+  const text = filtering
+    ? `${plural(store.matchCount, " match", " matches")} in ${store.matchLines.toLocaleString()} of ${store.lines.toLocaleString()} lines`
+    : plural(store.lines, " line", " lines");
+  const title = store.entries.length >= keep ? `The page keeps the newest ${keep.toLocaleString()} lines` : "";
+  return { text, bad: false, title };
+}
+
+/** The jump button's text: how many lines wait, else what a click does. */
+export function jumpLabel(waiting, mode) {
+  if (waiting) return plural(waiting, " new line", " new lines");
+  return mode === "user" ? "Paused · resume" : "Jump to end";
+}
+
+/** The download's contents: the entries shown, one per line, as they are shown. */
+export function downloadText(entries, { json, time }) {
+  const out = [];
+  for (const e of entries) {
+    if (!e.shown) continue;
+    const text = e.meta ? `--- ${e.raw} ---` : displayText(e, json);
+    out.push(time ? clock(e.t) + " " + text : text);
+  }
+  return out.join("\n") + (out.length ? "\n" : "");
+}
+
+/** The download's file name: app.log -> app-20261124-060000.log, with -filtered when filtered. */
+export function downloadName(file, filtered, date) {
+  return (file || "log").replace(/\.(log|txt)$/, "") + (filtered ? "-filtered" : "") + "-" + stamp(date) + ".log";
+}

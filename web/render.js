@@ -1,0 +1,119 @@
+// Rows: an entry becomes a row of spans and text nodes. Log text reaches the page only
+// through textContent and text nodes: a line can look like HTML, it can never become HTML.
+
+import { clock } from "./format.js";
+import { showsPretty } from "./lines.js";
+
+// Rows live in chunks of CHUNK rows: the browser lays out and paints only the chunks on
+// screen (content-visibility), and dropping old rows touches only the first chunk.
+export const CHUNK = 200;
+
+/** Where text must be cut so that every piece has one style: run, level word and highlight. */
+function cuts(length, runs, lvl, hits) {
+  const at = [0, length];
+  if (runs) for (const r of runs) at.push(r.s, r.e);
+  if (lvl) at.push(lvl[0], lvl[1]);
+  if (hits) for (const h of hits) at.push(h);
+  return at.sort((a, b) => a - b);
+}
+
+/** Fills el with text, styled by runs (ANSI or JSON), the level word and the filter's hits. */
+function fillText(doc, el, text, runs, lvl, hits) {
+  if (!runs && !lvl && !hits) {
+    el.textContent = text;
+    return;
+  }
+  const at = cuts(text.length, runs, lvl, hits);
+  let ri = 0;
+  let hi = 0;
+  for (let i = 0; i < at.length - 1; i++) {
+    const a = at[i];
+    const b = at[i + 1];
+    if (a >= b) continue;
+    while (runs && ri < runs.length && runs[ri].e <= a) ri++;
+    const run = runs && ri < runs.length && runs[ri].s <= a ? runs[ri] : null;
+    while (hits && hi < hits.length && hits[hi + 1] <= a) hi += 2;
+    const hit = hits && hi < hits.length && hits[hi] <= a;
+    const inLevel = lvl && lvl[0] <= a && a < lvl[1];
+    let node;
+    if (run || inLevel) {
+      node = doc.createElement("span");
+      node.className = (run ? run.cls : "") + (inLevel ? " lvl" : "");
+      if (run && run.fgx) node.style.setProperty("--c", run.fgx);
+      if (run && run.bgx) node.style.setProperty("--cb", run.bgx);
+      node.textContent = text.slice(a, b);
+    } else {
+      node = doc.createTextNode(text.slice(a, b));
+    }
+    if (hit) {
+      const mark = doc.createElement("mark");
+      mark.appendChild(node);
+      node = mark;
+    }
+    el.appendChild(node);
+  }
+}
+
+/** The row for a prepared, filtered entry. row.tailsseEntry leads back to the entry. */
+export function renderRow(doc, e, opts) {
+  const row = doc.createElement("div");
+  row.tailsseEntry = e;
+  if (opts.time) {
+    const ts = doc.createElement("span");
+    ts.className = "ts";
+    ts.textContent = clock(e.t);
+    row.appendChild(ts);
+  }
+  const tx = doc.createElement("span");
+  tx.className = "tx";
+  if (e.meta) {
+    row.className = "row meta meta-" + e.kind;
+    tx.textContent = e.raw;
+  } else {
+    row.className = e.level ? "row lv-" + e.level : "row";
+    if (showsPretty(e, opts.json)) {
+      row.className += " pretty";
+      fillText(doc, tx, e.prettyText, e.prettyRuns, null, e.hits);
+    } else {
+      fillText(doc, tx, e.plain, e.runs, e.lvl, e.hits);
+    }
+  }
+  row.appendChild(tx);
+  return row;
+}
+
+function lastChunk(log) {
+  const last = log.lastElementChild;
+  return last && last.classList.contains("chunk") ? last : null;
+}
+
+/** Appends rows at the end of the log, filling the last chunk before starting another. */
+export function appendRows(log, nodes) {
+  const doc = log.ownerDocument;
+  let i = 0;
+  while (i < nodes.length) {
+    let tail = lastChunk(log);
+    if (!tail || tail.childElementCount >= CHUNK) {
+      tail = doc.createElement("div");
+      tail.className = "chunk";
+      log.appendChild(tail);
+    }
+    const frag = doc.createDocumentFragment();
+    for (let room = CHUNK - tail.childElementCount; room > 0 && i < nodes.length; room--, i++) {
+      frag.appendChild(nodes[i]);
+    }
+    tail.appendChild(frag);
+  }
+}
+
+/** Removes one row, and its chunk once empty. */
+export function removeRow(node) {
+  const chunk = node.parentNode;
+  if (!chunk) return;
+  chunk.removeChild(node);
+  if (!chunk.firstChild) chunk.remove();
+}
+
+export function clearRows(log) {
+  log.textContent = "";
+}

@@ -1,0 +1,36 @@
+// Everything the viewer knows that can change, in one object. Modules receive it (inside
+// the `app` the entry point builds) instead of keeping variables of their own. Pure.
+
+import { receiver } from "./receive.js";
+import { createStore } from "./store.js";
+
+/** The state of a viewer started with these options (settings.js). */
+export function createState(opts, { embed = false, backlog = null } = {}) {
+  return {
+    opts, // settings, changed by the toolbar
+    embed, // chrome-less page in an iframe: nothing remembered
+    backlog, // ?lines=N, or null
+    current: null, // name of the file shown, or null for the file list
+    files: [], // from api/files
+    authRequired: false, // the server asked for credentials we do not have
+
+    store: createStore(), // the lines (store.js)
+    filter: { matcher: null, invalid: false }, // the compiled filter (filter.js)
+    mode: "live", // live | scroll (paused by scrolling up) | user (paused by the button)
+
+    stream: {
+      source: null, // the EventSource
+      rx: receiver(), // receive.js
+      reconnectTimer: 0,
+      reconnectDelay: 1000,
+      busyTimer: 0,
+    },
+
+    frameQueued: false, // a flush is waiting for the next animation frame
+    lastTop: 0, // the log's scrollTop after our last move
+    lastInput: -1e9, // when the user last scrolled by hand (wheel, touch, keys, scrollbar)
+    tools: null, // the row-tools element, once made
+    filterTimer: 0, // typing in the filter box: applied once the typing pauses
+    toastTimer: 0,
+  };
+}

@@ -1,0 +1,94 @@
+// The line store: the entries the page keeps (oldest first, at most `keep` of them), the
+// ones received but not yet handled, and the ones held while paused; with the counts the
+// toolbar shows. Pure: no DOM. Entries are filtered (filter.js) before they come in.
+
+/** An empty store. */
+export function createStore() {
+  return {
+    entries: [], // kept in the page, oldest first
+    incoming: [], // received, not yet handled (handled once per animation frame)
+    held: [], // handled while paused: nothing is dropped, it waits here
+    heldShown: 0, // how many held lines pass the filter
+    lines: 0, // line entries kept (file-event rows aside)
+    matchLines: 0, // of those, how many match the filter
+    matchCount: 0, // and how many matches they have
+  };
+}
+
+/** Forgets everything (another file is shown). */
+export function clearStore(store) {
+  Object.assign(store, createStore());
+}
+
+/**
+ * Queues a received entry. A hidden tab gets no animation frames, so while following only
+ * what the page would keep anyway stays queued.
+ */
+export function enqueue(store, e, following, keep) {
+  store.incoming.push(e);
+  if (following && store.incoming.length > keep * 2) store.incoming.splice(0, store.incoming.length - keep);
+}
+
+/** The queued entries, in order; the queue is empty afterwards. */
+export function takeIncoming(store) {
+  const items = store.incoming;
+  store.incoming = [];
+  return items;
+}
+
+/** Adds (sign 1) or removes (sign -1) one entry from the counts. */
+export function count(store, e, sign, filtering) {
+  if (e.meta) return;
+  store.lines += sign;
+  if (filtering && e.shown) {
+    store.matchLines += sign;
+    store.matchCount += sign * e.count;
+  }
+}
+
+/** Drops the oldest entries beyond keep; returns them. */
+export function trim(store, keep, filtering) {
+  const over = store.entries.length - keep;
+  if (over <= 0) return [];
+  const gone = store.entries.splice(0, over);
+  for (const e of gone) count(store, e, -1, filtering);
+  return gone;
+}
+
+/**
+ * Keeps filtered entries, dropping the oldest beyond keep: {added, removed}. added are the
+ * new entries still kept (at most keep), removed the older ones that made room for them.
+ */
+export function append(store, items, keep, filtering) {
+  if (items.length > keep) items = items.slice(items.length - keep);
+  for (const e of items) {
+    store.entries.push(e);
+    count(store, e, 1, filtering);
+  }
+  const removed = trim(store, keep, filtering);
+  return { added: items, removed };
+}
+
+/** Holds filtered entries while paused. */
+export function hold(store, items) {
+  for (const e of items) {
+    if (e.shown && !e.meta) store.heldShown++;
+    store.held.push(e);
+  }
+}
+
+/** The held entries, in order; nothing is held afterwards. */
+export function release(store) {
+  const items = store.held;
+  store.held = [];
+  store.heldShown = 0;
+  return items;
+}
+
+/** Counts everything again after the filter changed (entries and held are refiltered). */
+export function recount(store, filtering) {
+  store.lines = store.matchLines = store.matchCount = 0;
+  for (const e of store.entries) count(store, e, 1, filtering);
+  store.heldShown = 0;
+  for (const e of store.held) if (e.shown && !e.meta) store.heldShown++;
+}

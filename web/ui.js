@@ -1,0 +1,83 @@
+// The page's fixed elements (index.html), and what shows the state in them: the status
+// badge, the toolbar's pressed buttons, the theme, the toast.
+
+import { THEMES } from "./settings.js";
+
+/** Every element the viewer uses, by role. */
+export function findElements(doc) {
+  const $ = (id) => doc.getElementById(id);
+  return {
+    root: doc.documentElement,
+    log: $("log"),
+    view: $("view"),
+    status: $("status"),
+    statusText: $("status-text"),
+    file: $("file"),
+    picker: $("picker"),
+    pickerList: $("picker-list"),
+    search: $("search"),
+    filter: $("filter"),
+    regex: $("regex"),
+    matchCase: $("case"),
+    count: $("count"),
+    pause: $("pause"),
+    pauseLabel: $("pause-label"),
+    jump: $("jump"),
+    jumpText: $("jump-text"),
+    wrap: $("wrap"),
+    time: $("time"),
+    json: $("json"),
+    theme: $("theme"),
+    themeLabel: $("theme-label"),
+    download: $("download"),
+    keep: $("keep"),
+    toast: $("toast"),
+    rowTools: $("row-tools"),
+  };
+}
+
+/** The status badge: state is its data-state (live, connecting, busy, offline...). */
+export function setStatus(ui, state, text, detail) {
+  ui.status.setAttribute("data-state", state);
+  ui.statusText.textContent = text;
+  ui.status.title = detail || text;
+}
+
+export function statusState(ui) {
+  return ui.status.getAttribute("data-state");
+}
+
+function pressed(button, on) {
+  button.setAttribute("aria-pressed", String(!!on));
+}
+
+/** The theme attribute (none for auto: the CSS follows the system) and the button. */
+export function applyTheme({ ui, state }) {
+  const theme = state.opts.theme;
+  if (theme === "auto") ui.root.removeAttribute("data-theme");
+  else ui.root.setAttribute("data-theme", theme);
+  ui.themeLabel.textContent = THEMES[theme];
+  ui.theme.title =
+    theme === "auto" ? "Theme: follows the system (click to change)" : `Theme: ${theme} (click to change)`;
+}
+
+/** Wrapping and the toggles' pressed state. */
+export function applyView({ ui, state }) {
+  const opts = state.opts;
+  ui.log.classList.toggle("nowrap", !opts.wrap);
+  pressed(ui.wrap, opts.wrap);
+  pressed(ui.time, opts.time);
+  pressed(ui.json, opts.json);
+  pressed(ui.regex, opts.regex);
+  pressed(ui.matchCase, opts.matchCase);
+}
+
+/** A short message over the log for a moment. */
+export function toast({ ui, state }, text) {
+  ui.toast.textContent = text;
+  ui.toast.hidden = false;
+  clearTimeout(state.toastTimer);
+  state.toastTimer = setTimeout(() => {
+    ui.toast.hidden = true;
+  }, 1600);
+}

@@ -1,0 +1,192 @@
+// The log view: new lines are handled once per animation frame, following keeps the end in
+// sight, pausing holds lines back (nothing is dropped), and the counts follow the filter.
+// Every DOM change for new lines happens in flush().
+
+import { applyFilter, compileFilter } from "./filter.js";
+import { countLabel, jumpLabel } from "./format.js";
+import { appendRows, clearRows, removeRow, renderRow } from "./render.js";
+import * as store from "./store.js";
+import { hideTools } from "./tools.js";
+
+const filtering = (state) => state.filter.matcher !== null;
+
+function filtered(state, e) {
+  return applyFilter(e, state.filter.matcher, state.opts.json);
+}
+
+// ---- following and pausing
+
+export function atBottom({ ui }) {
+  const log = ui.log;
+  return log.scrollHeight - log.scrollTop - log.clientHeight <= 24;
+}
+
+export function toBottom({ ui, state }) {
+  ui.log.scrollTop = ui.log.scrollHeight;
+  state.lastTop = ui.log.scrollTop;
+}
+
+/** Stops following: why is "scroll" (the user scrolled up) or "user" (the button). */
+export function pause(app, why) {
+  if (app.state.mode !== "live" && why === "scroll") return;
+  app.state.mode = why;
+  hideTools(app);
+  syncPause(app);
+}
+
+/** Follows again: the held lines are shown and the view goes to the end. */
+export function resume(app) {
+  const state = app.state;
+  if (state.mode !== "live") {
+    state.mode = "live";
+    const items = store.release(state.store);
+    if (items.length) addEntries(app, items);
+  }
+  toBottom(app);
+  syncPause(app);
+}
+
+export function syncPause({ ui, state }) {
+  const paused = state.mode !== "live";
+  const user = state.mode === "user";
+  ui.root.classList.toggle("paused", paused);
+  ui.pause.setAttribute("aria-pressed", String(user));
+  ui.pauseLabel.textContent = user ? "Resume" : "Pause";
+  ui.pause.title = user ? "Resume following (End)" : "Pause following (End resumes)";
+  ui.jump.hidden = !paused;
+  const waiting = state.store.heldShown;
+  ui.jumpText.textContent = jumpLabel(waiting, state.mode);
+  ui.jump.classList.toggle("has-new", waiting > 0);
+}
+
+// ---- new lines, once per frame
+
+/** Takes a complete entry from the stream; it is shown (or held) at the next frame. */
+export function push(app, e) {
+  const state = app.state;
+  store.enqueue(state.store, e, state.mode === "live", state.opts.keep);
+  if (state.frameQueued) return;
+  state.frameQueued = true;
+  requestAnimationFrame(() => flush(app));
+}
+
+/** Handles every queued entry now. */
+export function flush(app) {
+  const state = app.state;
+  state.frameQueued = false;
+  const items = store.takeIncoming(state.store);
+  if (!items.length) return;
+  if (state.mode !== "live") {
+    for (const e of items) filtered(state, e);
+    store.hold(state.store, items);
+    syncPause(app);
+    return;
+  }
+  addEntries(app, items);
+}
+
+function addEntries(app, items) {
+  const { state, ui } = app;
+  for (const e of items) filtered(state, e);
+  const { added, removed } = store.append(state.store, items, state.opts.keep, filtering(state));
+  forget(removed);
+  const nodes = [];
+  for (const e of added) {
+    if (e.shown && !e.node) {
+      e.node = renderRow(app.doc, e, state.opts);
+      nodes.push(e.node);
+    }
+  }
+  appendRows(ui.log, nodes);
+  if (state.mode === "live") toBottom(app);
+  syncCount(app);
+}
+
+function forget(entries) {
+  for (const e of entries) {
+    if (e.node) removeRow(e.node);
+    e.node = null;
+  }
+}
+
+/** Applies a new keep limit to what is shown. */
+export function keepChanged(app) {
+  const state = app.state;
+  if (state.mode === "live") {
+    forget(store.trim(state.store, state.opts.keep, filtering(state)));
+    toBottom(app);
+  }
+  syncCount(app);
+}
+
+// ---- the filter and the counts
+
+/** Compiles the filter options into state.filter, and marks the box when invalid. */
+export function compile({ state, ui }) {
+  const opts = state.opts;
+  state.filter = compileFilter(opts.filter, opts);
+  ui.search.classList.toggle("invalid", state.filter.invalid);
+}
+
+export function syncCount({ state, ui }) {
+  const label = countLabel(state.store, {
+    filtering: filtering(state),
+    invalid: state.filter.invalid,
+    keep: state.opts.keep,
+  });
+  ui.count.textContent = label.text;
+  ui.count.className = label.bad ? "count bad" : "count";
+  if (label.title !== null) ui.count.title = label.title;
+}
+
+/** After the filter or the JSON toggle changed: every entry is filtered and drawn again. */
+export function refilter(app) {
+  const state = app.state;
+  compile(app);
+  for (const e of state.store.entries) filtered(state, e);
+  for (const e of state.store.held) filtered(state, e);
+  store.recount(state.store, filtering(state));
+  rerenderAll(app);
+  syncCount(app);
+  syncPause(app);
+}
+
+/** Draws every kept row again (times shown or hidden, filter changed). */
+export function rerenderAll(app) {
+  const { state, ui } = app;
+  hideTools(app);
+  const nodes = [];
+  for (const e of state.store.entries) {
+    e.node = e.shown ? renderRow(app.doc, e, state.opts) : null;
+    if (e.node) nodes.push(e.node);
+  }
+  clearRows(ui.log);
+  appendRows(ui.log, nodes);
+  if (state.mode === "live") toBottom(app);
+}
+
+/** One line's own pretty-printing toggled: filter, count and draw just that line again. */
+export function refilterOne(app, e) {
+  const state = app.state;
+  store.count(state.store, e, -1, filtering(state));
+  filtered(state, e);
+  store.count(state.store, e, 1, filtering(state));
+  hideTools(app);
+  if (e.shown && e.node) {
+    const fresh = renderRow(app.doc, e, state.opts);
+    e.node.replaceWith(fresh);
+    e.node = fresh;
+  }
+  syncCount(app);
+}
+
+/** Empties the view for another file. */
+export function resetView(app) {
+  const { state, ui } = app;
+  store.clearStore(state.store);
+  hideTools(app);
+  clearRows(ui.log);
+  state.mode = "live";
+  syncPause(app);
+  syncCount(app);
+}
