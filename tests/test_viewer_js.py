@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tailsse.app import web_dir
+from tailsse.webapp.app import web_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 JS_TESTS = sorted(str(p) for p in (ROOT / "tests" / "js").glob("*.test.mjs"))
@@ -57,3 +57,6 @@ async def test_every_module_is_served_as_javascript(http_server_client, name):
     response = await http_server_client.fetch("/static/" + name)
     assert response.code == 200
     assert "javascript" in response.headers["Content-Type"]
+    # Revalidated on every load: an upgrade never mixes old and new modules.
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Etag"]

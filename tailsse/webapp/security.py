@@ -85,6 +85,11 @@ class StaticHandler(RedactedSummary, StaticFileHandler):
             raise HTTPError(404)
         await super().get(path, include_body)
 
+    def set_extra_headers(self, path: str) -> None:
+        # Revalidate every time (cheap, with the ETag): the viewer's modules must not mix
+        # versions from before and after an upgrade.
+        self.set_header("Cache-Control", "no-cache")
+
 
 _static_cache: dict[str, frozenset[str]] = {}
 
