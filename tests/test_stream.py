@@ -279,3 +279,19 @@ async def test_reading_back_gives_the_stream_s_own_ids(http_server_client, app, 
         f"line {i}" for i in range(5)
     ]
     assert await source.read_back(None, 0) == []
+
+
+async def test_after_in_the_url_resumes_like_last_event_id(http_server_client, log_file):
+    append(log_file, b"a\nb\nc\n")
+    reader, _ = open_stream(http_server_client, "/events/app.log?lines=3")
+    first = await reader.take(3)
+    append(log_file, b"d\n")
+    resumed, _ = open_stream(http_server_client, f"/events/app.log?after={first[0]['id']}")
+    assert [e["data"] for e in await resumed.take(3)] == ["b", "c", "d"]
+    # The header, which EventSource sends on its own reconnects, wins over the URL.
+    both, _ = open_stream(
+        http_server_client,
+        f"/events/app.log?after={first[0]['id']}",
+        headers={"Last-Event-ID": first[1]["id"]},
+    )
+    assert [e["data"] for e in await both.take(2)] == ["c", "d"]

@@ -37,7 +37,9 @@ class EventsHandler(BaseHandler):
             *self.cors_values(),
         ]
         head, chunked = response_head(self.request.version, headers)
-        last_id = self.request.headers.get("Last-Event-ID")
+        # ?after=ID is Last-Event-ID for clients that cannot set the header (the viewer's
+        # own reconnects); the header, which EventSource sends itself, wins.
+        last_id = self.request.headers.get("Last-Event-ID") or self.get_query_argument("after", None)
         self.application.log_request(self)  # streams are logged when they open
         # From here on the stream owns the connection and writes the response itself.
         transport = StreamTransport(self.detach(), head, chunked)
