@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 
 FINGERPRINT_BYTES = 64
@@ -26,10 +26,11 @@ class Position:
     ino: int
     offset: int
     check: int = 0
+    piece: bool = field(default=False, compare=False)  # the offset cuts an over-long line
 
     def event_id(self, piece: bool = False) -> bytes:
         """The SSE id: ``<inode hex>-<offset>-<fingerprint hex>``, ``-p`` for a cut piece."""
-        return b"%x-%d-%x%s" % (self.ino, self.offset, self.check, b"-p" if piece else b"")
+        return b"%x-%d-%x%s" % (self.ino, self.offset, self.check, b"-p" if piece or self.piece else b"")
 
     @classmethod
     def parse(cls, text: str | None) -> Position | None:
@@ -39,7 +40,24 @@ class Position:
         m = _ID_RE.match(text.strip())
         if not m:
             return None
-        return cls(int(m.group(1), 16), int(m.group(2)), int(m.group(3), 16))
+        return cls(int(m.group(1), 16), int(m.group(2)), int(m.group(3), 16), bool(m.group(4)))
+
+
+def at_boundary(fd: int, pos: Position, max_line: int) -> bool:
+    """Whether ``pos`` is where a line (or a piece of an over-long one) ends in an open file.
+
+    A line ends just after a newline. A piece ends inside a line that is already at least
+    a piece long there (pieces are ``max_line`` bytes, less up to 3 so as not to split a
+    UTF-8 character); an id is never taken to start a viewer in the middle of a line.
+    """
+    if pos.offset == 0:
+        return True
+    if not pos.piece:
+        return os.pread(fd, 1, pos.offset - 1) == b"\n"
+    span = max(1, max_line - 3)
+    if pos.offset < span:
+        return False
+    return b"\n" not in os.pread(fd, span, pos.offset - span)
 
 
 def fingerprint(fd: int, offset: int) -> int:

@@ -17,7 +17,7 @@ from tornado.ioloop import IOLoop
 from tailsse.config import Config
 from tailsse.following.fileset import FileSet
 from tailsse.following.follower import Batch, Change, Follower
-from tailsse.following.lines import Lines, Position, backlog_start
+from tailsse.following.lines import Lines, Position, at_boundary, backlog_start
 from tailsse.following.segment import Segment, find_rotated
 from tailsse.sources.base import HistoryLine, Sink, notice
 from tailsse.sources.catalog import Catalog
@@ -172,7 +172,7 @@ class FileSource:
             try:
                 if pos.offset > max(limit or 0, os.fstat(seg.fd).st_size):
                     continue
-                if seg.fingerprint(pos.offset) != pos.check:
+                if seg.fingerprint(pos.offset) != pos.check or not at_boundary(seg.fd, pos, self.max_line):
                     continue
             except OSError:
                 continue
@@ -183,6 +183,8 @@ class FileSource:
             return None
         try:
             old.end = os.fstat(old.fd).st_size
+            if not at_boundary(old.fd, pos, self.max_line):
+                raise OSError("not a line boundary")
         except OSError:
             old.close()
             return None

@@ -43,17 +43,19 @@ def response_head(version: str, headers: list[tuple[str, str]]) -> tuple[bytes, 
 class StreamTransport:
     """One viewer's event stream on a detached connection."""
 
-    __slots__ = ("chunked", "direct", "on_close", "pending", "stream")
+    __slots__ = ("chunked", "direct", "head", "on_close", "pending", "stream")
 
     def __init__(self, stream: iostream.IOStream, head: bytes, chunked: bool) -> None:
         self.stream = stream
         self.chunked = chunked
+        # The response head goes out with the first write, once the stream has its place
+        # in the log: a client that reacts to the 200 by writing a line must get it.
+        self.head: bytes | None = head
         self.pending = 0  # bytes given to the IOStream whose write has not completed
         self.on_close: Callable[[], None] | None = None
         # TLS sockets have their own partial-write rules: leave those to tornado.
         self.direct = not isinstance(stream, iostream.SSLIOStream)
         stream.set_close_callback(self._closed)
-        self._write(head)
 
     def _closed(self) -> None:
         callback, self.on_close = self.on_close, None
@@ -62,6 +64,8 @@ class StreamTransport:
 
     def _write(self, data: bytes) -> Awaitable[None] | None:
         """Queue bytes on the IOStream, counting them until its write future completes."""
+        if self.head is not None:
+            data, self.head = self.head + data, None
         try:
             future = self.stream.write(data)
         except iostream.StreamClosedError:
@@ -88,7 +92,7 @@ class StreamTransport:
                 frame = payload.framed = chunk(payload.data)
         else:
             frame = payload.data
-        if self.direct and not self.pending and not stream.closed():
+        if self.direct and self.head is None and not self.pending and not stream.closed():
             # Nothing queued: hand the bytes to the kernel now, no future, no buffer copy.
             try:
                 sent = stream.socket.send(frame)
@@ -114,7 +118,7 @@ class StreamTransport:
         if stream.closed():
             return
         try:
-            done = stream.write(b"0\r\n\r\n" if self.chunked else b"")
+            done = stream.write((self.head or b"") + (b"0\r\n\r\n" if self.chunked else b""))
         except iostream.StreamClosedError:
             return
         done.add_done_callback(lambda _: stream.close())

@@ -1,0 +1,108 @@
+"""Every line exactly once, in order, only from served files: the edges where that is hard."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+
+import pytest
+
+from tests.conftest import append, open_stream
+
+
+def _read_until(sock: socket.socket, needle: bytes, timeout: float = 5.0) -> bytes:
+    deadline = time.monotonic() + timeout
+    data = b""
+    while needle not in data:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            chunk = b""
+        if not chunk and time.monotonic() > deadline:
+            break
+        data += chunk
+    return data
+
+
+def test_a_line_written_as_soon_as_the_stream_answers_is_delivered(tmp_path, server_process):
+    """A client that writes the moment it sees the 200 gets that line, every time."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b"")
+    server = server_process(str(log), "--lines", "0", "--heartbeat", "0")
+    missed = []
+    for i in range(20):
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"GET /events/app.log?lines=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            _read_until(sock, b"\r\n\r\n")
+            line = b"right after the headers %d" % i
+            append(log, line + b"\n")
+            if line not in _read_until(sock, line, timeout=3):
+                missed.append(i)
+    assert missed == []
+
+
+async def test_an_id_inside_a_line_is_not_a_position(http_server_client, log_file):
+    first_line = "first " + "x" * 100  # past the fingerprinted bytes: the check alone cannot tell
+    append(log_file, first_line.encode() + b"\nsecond line\nthird line\n")
+    reader, _ = open_stream(http_server_client, "/events/app.log?lines=3")
+    _first, second, _third = await reader.take(3)
+    ino, end, check = second["id"].split("-")
+    inside = f"{ino}-{int(end) - 4}-{check}"  # the same file and fingerprint, mid-line
+    resumed, _ = open_stream(http_server_client, "/events/app.log", headers={"Last-Event-ID": inside})
+    event = await resumed.next()
+    assert event["event"] == "lost"
+    assert [e["data"] for e in await resumed.take(3)] == [first_line, "second line", "third line"]
+
+
+async def test_a_read_error_while_catching_up_ends_the_stream_instead_of_skipping(
+    http_server_client, log_file, monkeypatch
+):
+    append(log_file, b"".join(b"old %d\n" % i for i in range(50)))
+    real_pread = os.pread
+    failing = {"on": True}
+
+    def pread(fd, n, offset):
+        if failing["on"] and offset > 0:
+            raise OSError(5, "Input/output error")
+        return real_pread(fd, n, offset)
+
+    monkeypatch.setattr(os, "pread", pread)
+    reader, done = open_stream(http_server_client, "/events/app.log?lines=10")
+    response = await asyncio.wait_for(done, 5)  # the server ended the stream
+    failing["on"] = False
+    assert response.code == 200
+    assert [e for e in reader.events._queue if "id" in e] == []  # nothing, rather than a gap
+    # The client's reconnect (EventSource does it by itself) gets the backlog it asked for.
+    again, _ = open_stream(http_server_client, "/events/app.log?lines=10")
+    assert [e["data"] for e in await again.take(10)] == [f"old {i}" for i in range(40, 50)]
+
+
+@pytest.fixture
+def app_config(log_file):
+    from dataclasses import replace
+
+    from tests.conftest import TEST_CONFIG
+
+    return replace(TEST_CONFIG, paths=(str(log_file),))
+
+
+async def test_resuming_after_a_piece_of_an_over_long_line_continues_with_the_next_piece(
+    http_server_client, log_file
+):
+    long_line = "".join(chr(ord("a") + i % 26) for i in range(200_000))  # cut into pieces of 64 KiB
+    append(log_file, long_line.encode() + b"\nshort\n")
+    reader, _ = open_stream(http_server_client, "/events/app.log?lines=10")
+    events = await reader.take(5)
+    assert [e["id"].endswith("-p") for e in events] == [True, True, True, False, False]
+    resumed, _ = open_stream(
+        http_server_client, "/events/app.log", headers={"Last-Event-ID": events[1]["id"]}
+    )
+    assert [e["data"] for e in await resumed.take(3)] == [events[2]["data"], events[3]["data"], "short"]
+    # A "piece" id inside a short line is no position either.
+    ino, end, check = events[4]["id"].split("-")
+    forged = f"{ino}-{int(end) - 2}-{check}-p"
+    again, _ = open_stream(http_server_client, "/events/app.log", headers={"Last-Event-ID": forged})
+    assert (await again.next())["event"] == "lost"
