@@ -106,3 +106,80 @@ async def test_resuming_after_a_piece_of_an_over_long_line_continues_with_the_ne
     forged = f"{ino}-{int(end) - 2}-{check}-p"
     again, _ = open_stream(http_server_client, "/events/app.log", headers={"Last-Event-ID": forged})
     assert (await again.next())["event"] == "lost"
+
+
+async def test_a_forged_id_cannot_open_a_file_next_to_the_log(io_loop, tmp_path):
+    """Only rotated generations of a served file are ever opened from an id."""
+    from dataclasses import replace
+
+    from tailsse.following.lines import Position
+    from tailsse.webapp.app import make_app
+    from tests.conftest import TEST_CONFIG, CaptureTransport
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"served\n")
+    private = tmp_path / "app.log.private"
+    private.write_bytes(b"secret line\n")
+    rotated = tmp_path / "app.log.1"
+    rotated.write_bytes(b"older generation\n")
+    app = make_app(replace(TEST_CONFIG, paths=(str(log),)))
+    app.catalog.start()
+    try:
+        channel = app.catalog.channels["app.log"]
+        for path, wanted in ((private, False), (rotated, True)):
+            capture = CaptureTransport()
+            forged = Position(os.stat(path).st_ino, 0, 0).event_id().decode()  # offset 0: CRC of no bytes
+            channel.subscribe(capture, forged, 0)
+            deadline = time.monotonic() + 3
+            while b"served" not in b"".join(capture.sent) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            text = capture.text
+            assert "secret line" not in text
+            assert ("older generation" in text) == wanted
+            assert ("event: lost" in text) == (not wanted)
+    finally:
+        app.catalog.close()
+
+
+def test_hard_links_in_a_served_directory_are_not_served(tmp_path):
+    from tailsse.following.paths import expand
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "shadow").write_bytes(b"root:x:0:0\n")
+    served = tmp_path / "logs"
+    served.mkdir()
+    (served / "app.log").write_bytes(b"ok\n")
+    os.link(outside / "shadow", served / "innocent.log")
+    found = {os.path.basename(p) for p in expand([str(served)])}
+    assert found == {"app.log"}
+    assert {os.path.basename(p) for p in expand([str(served / "*.log")])} == {"app.log"}
+    # Named outright, it is served: the operator chose it.
+    assert expand([str(served / "innocent.log")]) == [str(served / "innocent.log")]
+
+
+async def test_a_hard_link_renamed_over_a_file_of_a_served_directory_is_not_read(io_loop, tmp_path):
+    from dataclasses import replace
+
+    from tailsse.webapp.app import make_app
+    from tests.conftest import TEST_CONFIG, CaptureTransport
+
+    served = tmp_path / "logs"
+    served.mkdir()
+    (served / "app.log").write_bytes(b"")
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"secret line\n")
+    app = make_app(replace(TEST_CONFIG, paths=(str(served),)))
+    app.catalog.start()
+    try:
+        capture = CaptureTransport()
+        app.catalog.channels["app.log"].subscribe(capture, None, 10)
+        os.link(secret, served / "tmp")
+        os.rename(served / "tmp", served / "app.log")  # the served name now links outside
+        deadline = time.monotonic() + 3
+        while "event: unreadable" not in capture.text and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert "event: unreadable" in capture.text
+        assert "secret line" not in capture.text
+    finally:
+        app.catalog.close()

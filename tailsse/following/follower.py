@@ -36,14 +36,19 @@ class Batch:
 
 
 def _opened_inside(seg: Segment, path: str, root: str) -> bool:
-    """Whether the file just opened is the one ``path`` resolves to, inside ``root``."""
+    """Whether the file just opened is the one ``path`` resolves to, inside ``root``, and only there.
+
+    A hard link has no "real" path to check: a file with other names may be a link to
+    something outside the served directory, so it is not served from one.
+    """
     if not inside(path, root):
         return False
     try:
         st = os.stat(os.path.realpath(path))
+        links = os.fstat(seg.fd).st_nlink
     except OSError:
         return False
-    return (st.st_dev, st.st_ino) == (seg.dev, seg.ino)
+    return (st.st_dev, st.st_ino) == (seg.dev, seg.ino) and links == 1
 
 
 class Follower:

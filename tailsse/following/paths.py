@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -31,16 +32,29 @@ def expand(paths: tuple[str, ...] | list[str]) -> list[str]:
         if glob.has_magic(arg):
             root = dynamic_root(arg)
             matches = sorted(glob.glob(arg))
-            out.extend(m for m in matches if os.path.isfile(m) and inside(m, root))
+            out.extend(m for m in matches if _servable(m, root))
         elif os.path.isdir(arg):
             entries = [os.path.join(arg, e) for e in sorted(os.listdir(arg))]
-            out.extend(e for e in entries if os.path.isfile(e) and inside(e, arg))
+            out.extend(e for e in entries if _servable(e, arg))
         else:
             out.append(arg)
     seen: dict[str, None] = {}
     for path in out:
         seen.setdefault(os.path.abspath(path), None)
     return list(seen)
+
+
+def _servable(path: str, root: str) -> bool:
+    """Whether a file found in a served directory may be served: inside it, and only there.
+
+    A symlink that leads out is not; nor is a file with other hard links, which may be a
+    link to anything on the same filesystem (name it on the command line to serve it).
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and inside(path, root)
 
 
 def name_files(paths: list[str]) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Set
 from dataclasses import dataclass
@@ -100,20 +101,37 @@ def holds(seg: Segment, offset: int, check: int) -> bool:
         return False
 
 
-def find_rotated(path: str, ino: int, offset: int, check: int) -> Segment | None:
-    """The file a position names, if it was rotated to a name next to ``path``.
+# What a rotated generation of app.log is called: app.log.1, app.log-20261201, app.log.2026-12-01…
+_GENERATION = re.compile(r"[.-][0-9][0-9._-]*\Z")
 
-    Rotated generations keep the followed file's name as a prefix (``app.log.1``); the
-    inode and the fingerprint must both match.
-    """
+
+def is_generation(name: str, base: str) -> bool:
+    """Whether a file name is that of a rotated generation of ``base`` (not compressed)."""
+    return name.startswith(base) and bool(_GENERATION.match(name, len(base)))
+
+
+def generations(path: str) -> list[str]:
+    """The rotated generations next to ``path``: regular files, not symlinks, one name each."""
     directory, base = os.path.split(path)
     try:
-        names = sorted(e.path for e in os.scandir(directory) if e.name.startswith(base) and e.name != base)
+        entries = [e for e in os.scandir(directory or ".") if is_generation(e.name, base)]
+        return sorted(
+            e.path for e in entries if e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_nlink == 1
+        )
     except OSError:
-        return None
-    for name in names:
+        return []
+
+
+def find_rotated(path: str, ino: int, offset: int, check: int) -> Segment | None:
+    """The file a position names, if it was rotated to a generation's name next to ``path``.
+
+    Only files named like rotated generations of the path are considered (``app.log.1``,
+    never ``app.log.private``), and the inode and the fingerprint must both match: an id
+    can never open a file that is not the served log or one of its generations.
+    """
+    for name in generations(path):
         try:
-            if os.stat(name).st_ino != ino:
+            if os.stat(name, follow_symlinks=False).st_ino != ino:
                 continue
             seg = open_segment(name)
         except OSError:
