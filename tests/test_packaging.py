@@ -141,37 +141,30 @@ def check_serves(url: str, log_file: Path) -> None:
         assert line == b"data: hello from the installed wheel\n"
 
 
-def test_installed_wheel_serves_the_viewer(wheel, tmp_path, log_file):
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)])
-    python = venv / "bin" / "python"
-    # Dependencies come from the index, as for a user.
-    run([str(python), "-m", "pip", "install", *PIP_QUIET, str(wheel)])
-    where = run([str(python), "-c", "import tailsse; print(tailsse.__file__)"], cwd=tmp_path).stdout
-    assert where.startswith(str(venv)), where
-    server = Started(
-        [str(venv / "bin" / "tailsse"), "serve", str(log_file), "--port", "0"], tmp_path / "stderr", tmp_path
-    )
-    try:
-        check_serves(server.url(30), log_file)
-    finally:
-        server.stop()
+def test_quick_start_installs_a_wheel_that_serves_the_viewer(tmp_path, log_file):
+    """The README's first command, scripts/try, in a fresh copy of the checkout.
 
-
-def test_quick_start_installs_and_serves(tmp_path, log_file):
-    """The README's first command, scripts/try, in a fresh copy: a new .venv, then serving."""
+    It makes a new .venv, where `pip install .` builds a wheel (PEP 517, build isolation)
+    and installs it with its dependencies from the index; then the installed tailsse serves
+    the viewer and a live stream, from the venv and not from the source.
+    """
     src = copy_checkout(tmp_path / "checkout")
     server = Started(
         [str(src / "scripts" / "try"), str(log_file), "--port", "0"], tmp_path / "stderr", tmp_path
     )
     try:
         check_serves(server.url(300), log_file)
-        # Served by the copy installed into .venv, not by a link to the source.
         venv = src / ".venv"
-        where = run(
-            [str(venv / "bin" / "python"), "-c", "import tailsse; print(tailsse.__file__)"], cwd=tmp_path
-        )
-        assert where.stdout.startswith(str(venv)), where.stdout
+        python = str(venv / "bin" / "python")
+        installed = run(
+            [python, "-c", "import importlib.metadata as m; print(*m.files('tailsse'), sep='\\n')"],
+            cwd=tmp_path,
+        ).stdout.split()
+        assert {"tailsse/web/index.html", "tailsse/web/viewer.js", "tailsse/web/viewer.css"} <= set(installed)
+        assert not any(name.endswith(".pth") for name in installed), "an editable install, not a wheel"
+        where = run([python, "-c", "import tailsse; print(tailsse.__file__)"], cwd=tmp_path).stdout
+        assert where.startswith(str(venv)), where
+        # Where the README says the command is afterwards.
         assert run([str(venv / "bin" / "tailsse"), "--version"]).stdout.startswith("tailsse ")
         assert not (src / "build").exists()
     finally:
