@@ -134,7 +134,7 @@ def test_readme_documents_every_option():
     for name, _, _ in cli_options():
         assert f"`{option_name(name)}" in readme, f"{option_name(name)} is not in the README"
     assert options_markdown() in readme, "README option table is stale: regenerate it"
-    assert "scripts/test" in readme and "pip install . && tailsse serve --demo" in readme
+    assert "scripts/test" in readme and "scripts/try" in readme
 
 
 def test_parser_is_built_from_config():
