@@ -174,7 +174,9 @@ def test_quick_start_installs_a_wheel_that_serves_the_viewer(tmp_path, log_file)
 def test_warnings_from_tailsse_fail_the_tests():
     """setup.cfg turns warnings raised in tailsse's own modules into errors, only those."""
     with pytest.raises(UserWarning):
-        warnings.warn_explicit("from tailsse", UserWarning, "tailsse/sources/fanout.py", 1, module="tailsse.sources.fanout")
+        warnings.warn_explicit(
+            "from tailsse", UserWarning, "tailsse/sources/fanout.py", 1, module="tailsse.sources.fanout"
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.warn_explicit("from elsewhere", UserWarning, "other.py", 1, module="other")
     assert len(caught) == 1

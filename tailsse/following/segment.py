@@ -116,7 +116,9 @@ def generations(path: str) -> list[str]:
     try:
         entries = [e for e in os.scandir(directory or ".") if is_generation(e.name, base)]
         return sorted(
-            e.path for e in entries if e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_nlink == 1
+            e.path
+            for e in entries
+            if e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_nlink == 1
         )
     except OSError:
         return []
