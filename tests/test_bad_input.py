@@ -120,7 +120,11 @@ async def exchange(port: int, data: bytes, timeout: float = 5) -> bytes:
 
 async def test_oversized_headers_get_431(real_server, caplog):
     port = real_server()
-    big = b"GET /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 100_000 + b"\r\nConnection: close\r\n\r\n"
+    big = (
+        b"GET /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+        + b"a" * 100_000
+        + b"\r\nConnection: close\r\n\r\n"
+    )
     answer = await exchange(port, big)
     assert answer.startswith(b"HTTP/1.1 431 ")
     # Far beyond the limit tornado closes the connection without reading it all.

@@ -301,3 +301,88 @@ def test_allowed_host_option_is_checked():
     )
     with pytest.raises(ValueError, match="--allowed-host"):
         Config(allowed_host=("not a name",))
+
+
+class PacedTransport:
+    """A connection that takes each write only when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.waiting: list[asyncio.Future[None]] = []
+        self.free = False
+
+    def send(self, data: bytes):
+        self.sent.append(data)
+        if self.free:
+            return None
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append(future)
+        return future
+
+    def push(self, payload) -> None:
+        self.sent.append(payload.data)
+
+    def buffered(self) -> int:
+        return 0
+
+    def closed(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def take_one(self) -> None:
+        while self.waiting:
+            future = self.waiting.pop(0)
+            if not future.done():
+                future.set_result(None)
+                return
+
+    def take_all(self) -> None:
+        self.free = True
+        for future in self.waiting:
+            if not future.done():
+                future.set_result(None)
+
+    @property
+    def text(self) -> str:
+        return b"".join(self.sent).decode()
+
+
+async def test_a_viewer_behind_the_head_is_told_of_a_copytruncate_and_goes_on_from_the_start(
+    io_loop, tmp_path
+):
+    from dataclasses import replace
+
+    from tailsse.webapp.app import make_app
+    from tests.conftest import TEST_CONFIG
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"".join(b"old %06d\n" % i for i in range(300_000)))  # 3.3 MB: many reads
+    app = make_app(replace(TEST_CONFIG, paths=(str(log),), check_interval=0.05))
+    app.catalog.start()
+    try:
+        slow = PacedTransport()
+        app.catalog.channels["app.log"].subscribe(slow, None, 100_000)  # the last 1.1 MB
+        for _ in range(3):  # the viewer has read a few blocks of its backlog
+            await asyncio.sleep(0.01)
+            slow.take_one()
+        with open(log, "r+b") as f:  # copytruncate: copied elsewhere, emptied, written again
+            f.truncate(0)
+        append(log, b"".join(b"new %06d\n" % i for i in range(350_000)))  # regrown past the viewer
+        follower = app.catalog.channels["app.log"].source.follower
+        deadline = time.monotonic() + 5
+        while follower.pos != os.path.getsize(log) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # the head notices first; the viewer is still behind
+        slow.take_all()
+        deadline = time.monotonic() + 5
+        while "data: new 349999\n" not in slow.text and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+    finally:
+        app.catalog.close()
+    events = [block for block in slow.text.split("\n\n") if block and not block.startswith("retry:")]
+    datas = [line[6:] for block in events for line in block.split("\n") if line.startswith("data: ")]
+    cut = next(i for i, block in enumerate(events) if block.startswith("event: truncated"))
+    old = [d for d in datas[:cut]]
+    assert old == [f"old {i:06d}" for i in range(200_000, 200_000 + len(old))] and len(old) < 100_000
+    assert [e.split("data: ")[1] for e in events[cut + 1 :]] == [f"new {i:06d}" for i in range(350_000)]
