@@ -43,6 +43,12 @@ class Config:
         "proxy addresses or networks (comma-separated, repeatable) whose X-Forwarded-For/-Proto are believed",
         metavar="ADDR[,ADDR...]",
     )
+    allowed_host: tuple[str, ...] = _opt(
+        (),
+        "host names (comma-separated, repeatable) the server may be reached as, besides IP addresses,"
+        " localhost and --host; '.example.com' for a domain and its subdomains, '*' for any",
+        metavar="NAME[,NAME...]",
+    )
     max_line_bytes: int = _opt(
         65536, "longer lines are sent as several pieces of at most this size", 64, "BYTES"
     )
@@ -120,6 +126,7 @@ class Config:
                 "--frame-ancestors: sources are separated by spaces; ';' ',' and newlines are not allowed"
             )
         object.__setattr__(self, "trusted_proxy", _networks(self.trusted_proxy))
+        object.__setattr__(self, "allowed_host", _host_names(self.allowed_host))
         if self.redis and not self.redis.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"--redis: not a Redis URL (redis://, rediss:// or unix://): {self.redis!r}")
         if self.port > 65535:
@@ -193,6 +200,17 @@ def _origins(specs: tuple[str, ...] | list[str]) -> tuple[str, ...]:
         default = {"http": 80, "https": 443}[parts.scheme]
         out.append(f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else ""))
     return tuple(dict.fromkeys(out))
+
+
+def _host_names(specs: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Comma-separated host names for --allowed-host, checked and lower-cased."""
+    if isinstance(specs, str):
+        specs = (specs,)
+    items = tuple(item.strip().lower() for spec in specs for item in spec.split(",") if item.strip())
+    for item in items:
+        if item != "*" and not _HOST.match(item.removeprefix(".")):
+            raise ValueError(f"--allowed-host: not a host name, '.domain' or '*': {item!r}")
+    return items
 
 
 def _networks(specs: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:

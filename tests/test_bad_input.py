@@ -120,13 +120,17 @@ async def exchange(port: int, data: bytes, timeout: float = 5) -> bytes:
 
 async def test_oversized_headers_get_431(real_server, caplog):
     port = real_server()
-    big = b"GET /api/files HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\nConnection: close\r\n\r\n"
+    big = (
+        b"GET /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+        + b"a" * 100_000
+        + b"\r\nConnection: close\r\n\r\n"
+    )
     answer = await exchange(port, big)
     assert answer.startswith(b"HTTP/1.1 431 ")
     # Far beyond the limit tornado closes the connection without reading it all.
-    huge = b"GET /api/files HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n"
+    huge = b"GET /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n"
     assert await exchange(port, huge) in (b"", b"HTTP/1.1 400 Bad Request\r\n\r\n")
-    ok = await exchange(port, b"GET /api/files HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    ok = await exchange(port, b"GET /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     assert ok.startswith(b"HTTP/1.1 200 ")
     assert "Traceback" not in caplog.text
 
@@ -140,7 +144,7 @@ async def test_slow_headers_do_not_hold_a_connection(real_server, log_file):
     start = loop.time()
     closed_after = None
     try:
-        for byte in b"GET /api/files HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+        for byte in b"GET /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 100:
             writer.write(bytes([byte]))
             await writer.drain()
             try:
@@ -250,8 +254,6 @@ async def test_read_errors_are_survived_without_losing_lines(
 def test_fifo_and_empty_directory_on_the_command_line(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "empty").mkdir()
-    result = run_tailsse("serve", str(tmp_path / "empty"))
-    assert result.returncode == 2 and result.stderr.strip().endswith("no file matches the given PATHs")
     server = ServerProcess([str(tmp_path / "pipe")])  # started: opening the FIFO did not block
     server.stop()
     stderr = server.stderr
@@ -268,6 +270,7 @@ BAD_VALUES = {
     "base_path": "/a b/",
     "frame_ancestors": "'self'; script-src *",
     "trusted_proxy": "proxy.example.com",
+    "allowed_host": "not a name!",
     "max_line_bytes": "10",
     "max_clients": "0",
     "poll": "=yes",

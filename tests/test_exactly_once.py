@@ -183,3 +183,206 @@ async def test_a_hard_link_renamed_over_a_file_of_a_served_directory_is_not_read
         assert "secret line" not in capture.text
     finally:
         app.catalog.close()
+
+
+def _get(port: int, path: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+        return response.read()
+
+
+def _stream_until(port: int, path: str, needle: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        return _read_until(sock, needle)
+
+
+def _wait_until(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = predicate()
+        except OSError:
+            value = None
+        if value:
+            return value
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("stdout", ["/dev/full", "closed pipe"])
+def test_serve_survives_a_stdout_it_cannot_write(tmp_path, stdout):
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a line\n")
+    port = free_port()
+    cmd = [sys.executable, "-m", "tailsse", "serve", str(log), "--port", str(port)]
+    if stdout == "/dev/full":
+        out = open("/dev/full", "w")
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
+        out.close()
+    else:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc.stdout.close()  # nobody will ever read what it prints
+    try:
+        assert b'"status": "ok"' in _wait_until(lambda: _get(port, "/healthz"))
+        assert b"data: a line" in _stream_until(port, "/events/app.log?lines=1", b"data: a line")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "Traceback" not in err and "stdout cannot be written" in err
+
+
+def test_an_empty_served_directory_waits_for_its_files(tmp_path, server_process):
+    (tmp_path / "logs").mkdir()
+    server = server_process(str(tmp_path / "logs"), "--check-interval", "0.1")
+    assert b'"files": []' in _get(server.port, "/api/files")
+    (tmp_path / "logs" / "new.log").write_bytes(b"")
+    _wait_until(lambda: b"new.log" in _get(server.port, "/api/files"))
+    append(tmp_path / "logs" / "new.log", b"first\n")
+    assert b"data: first" in _stream_until(server.port, "/events/new.log", b"data: first")
+    assert server.stop() == 0
+    assert "no file matches" in server.stderr and "Traceback" not in server.stderr
+
+
+@pytest.mark.parametrize(
+    ("allowed", "host", "served"),
+    [
+        ((), "127.0.0.1:8080", True),
+        ((), "[::1]:8080", True),
+        ((), "192.0.2.7", True),
+        ((), "localhost:8080", True),
+        ((), "app.localhost", True),
+        ((), "attacker.example", False),
+        ((), "attacker.example:8080", False),
+        (("logs.example.com",), "logs.example.com", True),
+        (("logs.example.com",), "LOGS.example.com.:443", True),
+        (("logs.example.com",), "evil.example.com", False),
+        ((".example.com",), "a.b.example.com", True),
+        ((".example.com",), "example.com", True),
+        ((".example.com",), "badexample.com", False),
+        (("*",), "anything.test", True),
+    ],
+)
+async def test_only_this_server_s_host_names_are_answered(
+    http_server_client, app_config, allowed, host, served
+):
+    """DNS rebinding: a page whose name re-resolves to 127.0.0.1 gets nothing."""
+    app = http_server_client._http_server.request_callback
+    from tailsse.webapp.security import HostCheck
+
+    app.hosts = HostCheck(app_config.host, allowed)
+    for path in ("/api/files", "/", "/view/app.log", "/healthz"):
+        response = await http_server_client.fetch(path, headers={"Host": host}, raise_error=False)
+        assert (response.code != 403) == served, (path, response.code)
+    if served:
+        reader, _ = open_stream(http_server_client, "/events/app.log?lines=0", headers={"Host": host})
+        await reader.ready()
+    else:
+        response = await http_server_client.fetch(
+            "/events/app.log", headers={"Host": host}, raise_error=False
+        )
+        assert response.code == 403 and b"--allowed-host" in response.body
+
+
+def test_allowed_host_option_is_checked():
+    from tailsse.config import Config
+
+    assert Config(allowed_host=("Logs.Example.com, .corp.test", "*")).allowed_host == (
+        "logs.example.com",
+        ".corp.test",
+        "*",
+    )
+    with pytest.raises(ValueError, match="--allowed-host"):
+        Config(allowed_host=("not a name",))
+
+
+class PacedTransport:
+    """A connection that takes each write only when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.waiting: list[asyncio.Future[None]] = []
+        self.free = False
+
+    def send(self, data: bytes):
+        self.sent.append(data)
+        if self.free:
+            return None
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append(future)
+        return future
+
+    def push(self, payload) -> None:
+        self.sent.append(payload.data)
+
+    def buffered(self) -> int:
+        return 0
+
+    def closed(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def take_one(self) -> None:
+        while self.waiting:
+            future = self.waiting.pop(0)
+            if not future.done():
+                future.set_result(None)
+                return
+
+    def take_all(self) -> None:
+        self.free = True
+        for future in self.waiting:
+            if not future.done():
+                future.set_result(None)
+
+    @property
+    def text(self) -> str:
+        return b"".join(self.sent).decode()
+
+
+async def test_a_viewer_behind_the_head_is_told_of_a_copytruncate_and_goes_on_from_the_start(
+    io_loop, tmp_path
+):
+    from dataclasses import replace
+
+    from tailsse.webapp.app import make_app
+    from tests.conftest import TEST_CONFIG
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"".join(b"old %06d\n" % i for i in range(300_000)))  # 3.3 MB: many reads
+    app = make_app(replace(TEST_CONFIG, paths=(str(log),), check_interval=0.05))
+    app.catalog.start()
+    try:
+        slow = PacedTransport()
+        app.catalog.channels["app.log"].subscribe(slow, None, 100_000)  # the last 1.1 MB
+        for _ in range(3):  # the viewer has read a few blocks of its backlog
+            await asyncio.sleep(0.01)
+            slow.take_one()
+        with open(log, "r+b") as f:  # copytruncate: copied elsewhere, emptied, written again
+            f.truncate(0)
+        append(log, b"".join(b"new %06d\n" % i for i in range(350_000)))  # regrown past the viewer
+        follower = app.catalog.channels["app.log"].source.follower
+        deadline = time.monotonic() + 5
+        while follower.pos != os.path.getsize(log) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # the head notices first; the viewer is still behind
+        slow.take_all()
+        deadline = time.monotonic() + 5
+        while "data: new 349999\n" not in slow.text and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+    finally:
+        app.catalog.close()
+    events = [block for block in slow.text.split("\n\n") if block and not block.startswith("retry:")]
+    datas = [line[6:] for block in events for line in block.split("\n") if line.startswith("data: ")]
+    cut = next(i for i, block in enumerate(events) if block.startswith("event: truncated"))
+    old = [d for d in datas[:cut]]
+    assert old == [f"old {i:06d}" for i in range(200_000, 200_000 + len(old))] and len(old) < 100_000
+    assert [e.split("data: ")[1] for e in events[cut + 1 :]] == [f"new {i:06d}" for i in range(350_000)]

@@ -70,7 +70,7 @@ async def test_a_thousand_clients_that_drop_leave_nothing_behind(http_server_cli
 
     async def one() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET /events/app.log?lines=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+        writer.write(b"GET /events/app.log?lines=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         await reader.readuntil(b"retry:")
         writer.close()
 
@@ -98,7 +98,7 @@ def test_a_stalled_viewer_costs_bounded_memory_and_misses_nothing(tmp_path, serv
     log = tmp_path / "app.log"
     log.write_bytes(b"")
     server = server_process(str(log), "--lines", "0", "--heartbeat", "0")
-    request = b"GET /events/app.log HTTP/1.1\r\nHost: x\r\n\r\n"
+    request = b"GET /events/app.log HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

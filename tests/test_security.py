@@ -372,7 +372,7 @@ def test_token_from_environment_and_file_never_logged(tmp_path, server_process):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         # A header tornado cannot parse is quoted in its log message; the secret must not be.
         sock.sendall(
-            f"GET /api/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\x01\r\n\r\n".encode()
+            f"GET /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\x01\r\n\r\n".encode()
         )
         assert sock.recv(100).startswith(b"HTTP/1.1 400")
     server.stop()

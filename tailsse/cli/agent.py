@@ -8,7 +8,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from tailsse.cli.bootstrap import setup_logging, stop_event
+from tailsse.cli.bootstrap import announce, setup_logging, stop_event
 from tailsse.cli.options import add_config_options
 from tailsse.config import REDIS_ENV, Config, cli_options
 from tailsse.following.paths import expand, name_files
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"agent needs --redis URL (or ${REDIS_ENV})")
     files = name_files(expand(config.paths))
     if not files:
-        parser.error("no file matches the given PATHs")
+        log.warning("no file matches %s yet; waiting for files to appear", " ".join(config.paths))
     try:
         return asyncio.run(_run(config, files, parser))
     except KeyboardInterrupt:
@@ -71,7 +71,7 @@ async def _run(config: Config, files: dict[str, str], parser: argparse.ArgumentP
     starting.add_done_callback(started)
     for name, path in files.items():
         log.info("following %s as %s/%s", path, agent.source, name)
-    print(f"tailsse agent: source {agent.source}, writing to Redis", flush=True)
+    announce(f"tailsse agent: source {agent.source}, writing to Redis")
     await stop.wait()
     log.info("stopping")
     failed = starting.done() and not starting.cancelled() and starting.exception() is not None

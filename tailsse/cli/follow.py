@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import re
 import sys
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 from urllib.parse import urlsplit
 
+from tailsse.cli.bootstrap import discard_stdout
 from tailsse.client.follow import PROG, Follower
 from tailsse.client.http import OutputClosed, Target, output_fd
 
@@ -159,16 +159,5 @@ def run(args: argparse.Namespace, out: BinaryIO | None = None, err: TextIO | Non
     except KeyboardInterrupt:
         return 0
     except (OutputClosed, BrokenPipeError):
-        _discard_stdout(out)
+        discard_stdout(out)
         return 0
-
-
-def _discard_stdout(out: BinaryIO) -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail loudly."""
-    try:
-        fd = out.fileno()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fd)
-        os.close(devnull)
-    except (OSError, ValueError, io.UnsupportedOperation):
-        pass

@@ -18,7 +18,7 @@ from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 
 from tailsse import __version__, logsim
-from tailsse.cli.bootstrap import setup_logging, stop_event
+from tailsse.cli.bootstrap import announce, setup_logging, stop_event
 from tailsse.cli.options import add_config_options, load_config
 from tailsse.config import REDIS_ENV, Config, cli_options
 from tailsse.following.paths import expand, name_files
@@ -62,7 +62,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error(str(exc))
         files = name_files(expand(config.paths))
         if not files and not config.redis:
-            parser.error("no file matches the given PATHs")
+            # Directories and globs: their files are picked up as they appear.
+            log.warning("no file matches %s yet; waiting for files to appear", " ".join(config.paths))
         return asyncio.run(_serve(config, files, demo_dir, context))
     except KeyboardInterrupt:
         return 0
@@ -103,7 +104,7 @@ async def _serve(
     for name, path in files.items():
         log.info("following %s as %s", path, name)
     scheme = "https" if context else "http"
-    print(f"tailsse {__version__}: open {url(config.host, port, config.base_path, scheme)}", flush=True)
+    announce(f"tailsse {__version__}: open {url(config.host, port, config.base_path, scheme)}")
     if config.auth:
         log.info(
             "authentication required (%s)",

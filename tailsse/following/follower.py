@@ -156,6 +156,7 @@ class Follower:
         if seg is not None and st is not None and (st.st_dev, st.st_ino) == (seg.dev, seg.ino):
             if st.st_size < self.pos or not self._still_there(seg):
                 self.pos, self._check, seg.head = 0, None, None
+                seg.epoch += 1  # readers behind the head notice it by this
                 out.append(Change("truncated", seg))
             return
         if seg is not None:

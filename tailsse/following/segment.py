@@ -26,6 +26,13 @@ class Segment:
     closed: bool = False
     kind: str = "rotated"  # the change that starts reading it: rotated or appeared
     head: int | None = None  # fingerprint of the first FINGERPRINT_BYTES, once there are that many
+    epoch: int = 0  # how often the file was truncated (or rewritten) under the same inode
+
+    def intact(self, offset: int) -> bool:
+        """Whether the file still holds what was read before ``offset`` (not truncated, not rewritten)."""
+        if os.fstat(self.fd).st_size < offset:
+            return False
+        return self.head is None or offset < FINGERPRINT_BYTES or fingerprint(self.fd, offset) == self.head
 
     def read(self, offset: int, stop: int | None, max_bytes: int, max_line: int) -> tuple[Lines, int]:
         """read_lines() with each line's fingerprint attached, so encoding needs no I/O."""

@@ -243,7 +243,8 @@ class Agent:
     async def start(self) -> None:
         """Resume every file from its checkpoint, then watch and send. Call on the IOLoop."""
         files = self.files
-        await self.call(lambda r: r.sadd(FILES, *[fa.full_name for fa in files]))
+        if files:
+            await self.call(lambda r: r.sadd(FILES, *[fa.full_name for fa in files]))
         for fa in files:
             await fa.resume()
         self.fileset.start()

@@ -7,6 +7,7 @@ its last line, also after a restart, from the current file or one rotated next t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -57,11 +58,16 @@ def _segment_id(segment: Segment | None) -> bytes | None:
 
 @dataclass(frozen=True)
 class FileCursor:
-    """A viewer's place: an offset in one open file (``done``: that file ended under it)."""
+    """A viewer's place: an offset in one open file, as it was before its ``epoch``-th truncation."""
 
     segment: Segment
     offset: int
-    done: bool = False
+    epoch: int
+
+    @classmethod
+    def at(cls, segment: Segment, offset: int) -> FileCursor:
+        """A place in the file as it is now."""
+        return cls(segment, offset, segment.epoch)
 
 
 class FileSource:
@@ -106,32 +112,31 @@ class FileSource:
             return False
         self._polling = True
         fol = self.follower
-        before = (fol.segment, fol.pos)
+        before = FileCursor.at(fol.segment, fol.pos) if fol.segment is not None else None
         try:
             items, more = fol.poll(self.budget)
         finally:
             self._polling = False
         if items:
-            self._publish(items, *before)
+            self._publish(items, before)
         if more:
             IOLoop.current().add_callback(self.wake)
         elif fol.wait:
             IOLoop.current().call_later(fol.wait, self.wake)
         return any(isinstance(item, Change) for item in items)
 
-    def _publish(self, items: list[Batch | Change], segment: Segment | None, offset: int) -> None:
-        """Send what the follower read to the head, which was at ``segment``, ``offset``."""
+    def _publish(self, items: list[Batch | Change], before: FileCursor | None) -> None:
+        """Send what the follower read to the head, which was at ``before``."""
         parts = []
         for item in items:
             if isinstance(item, Batch):
                 parts.append(encode_lines(item.segment, item.lines))
             else:
                 parts.append(notice(self.name, item.kind, item.detail, _segment_id(item.segment)))
-        if segment is None:
+        if before is None:
             # There was no file: a viewer that falls behind reads from the first one of this batch.
-            segment = next((item.segment for item in items if item.segment is not None), None)
-            offset = 0
-        before = FileCursor(segment, offset) if segment is not None else None
+            first = next((item.segment for item in items if item.segment is not None), None)
+            before = FileCursor.at(first, 0) if first is not None else None
         assert self.sink is not None
         self.sink.publish(b"".join(parts), before)
 
@@ -148,12 +153,12 @@ class FileSource:
             if cursor is None:
                 prelude += notice(self.name, "lost", "", _segment_id(seg))
                 if seg is not None:
-                    cursor = FileCursor(seg, 0)
+                    cursor = FileCursor.at(seg, 0)
         elif seg is not None:
             try:
-                cursor = FileCursor(seg, backlog_start(seg.fd, fol.pos, backlog))
+                cursor = FileCursor.at(seg, backlog_start(seg.fd, fol.pos, backlog))
             except OSError:
-                cursor = FileCursor(seg, fol.pos)
+                cursor = FileCursor.at(seg, fol.pos)
         if seg is None:
             prelude += notice(self.name, fol.state, fol.error)
         return prelude, self.hold(cursor) if cursor is not None else None
@@ -176,7 +181,7 @@ class FileSource:
                     continue
             except OSError:
                 continue
-            return FileCursor(seg, pos.offset)
+            return FileCursor.at(seg, pos.offset)
         # After a restart, the file may have been renamed next to the path.
         old = find_rotated(fol.path, pos.ino, pos.offset, pos.check)
         if old is None:
@@ -189,7 +194,7 @@ class FileSource:
             old.close()
             return None
         old.retained, old.successor = False, fol.segment
-        return FileCursor(old, pos.offset)
+        return FileCursor.at(old, pos.offset)
 
     # -- viewers reading at their own pace --
 
@@ -198,9 +203,9 @@ class FileSource:
         return self.follower.pos if seg is self.follower.segment else seg.end
 
     def at_head(self, cursor: FileCursor) -> bool:
-        if cursor.done:
-            return True  # the file shrank under the reader; the head reports it
         seg = cursor.segment
+        if cursor.epoch != seg.epoch:
+            return False  # truncated since: the reader is told first
         stop = self._stop(seg)
         if stop is not None and cursor.offset < stop:
             return False
@@ -208,6 +213,9 @@ class FileSource:
 
     async def read(self, cursor: FileCursor) -> tuple[bytes, FileCursor]:
         seg, offset = cursor.segment, cursor.offset
+        if cursor.epoch != seg.epoch:
+            # Truncated while this viewer was behind: tell it, as the head was told.
+            return notice(self.name, "truncated", "", _segment_id(seg)), FileCursor.at(seg, 0)
         stop = self._stop(seg)
         if stop is None or offset >= stop:
             # This file is finished; at_head() said another one follows it.
@@ -215,18 +223,28 @@ class FileSource:
             assert nxt is not None
             nxt.readers += 1
             self.release(cursor)
-            return notice(self.name, nxt.kind, "", _segment_id(nxt)), FileCursor(nxt, 0)
-        lines, end = seg.read(offset, stop, self.chunk, self.max_line)
-        if not lines:
-            return b"", FileCursor(seg, offset, done=True)
-        return encode_lines(seg, lines), FileCursor(seg, end)
+            return notice(self.name, nxt.kind, "", _segment_id(nxt)), FileCursor.at(nxt, 0)
+        head = seg is self.follower.segment
+        lines, end = seg.read(offset, stop, self.chunk, self.max_line) if seg.intact(offset) else (None, 0)
+        if lines and (not head or seg.intact(end)):
+            return encode_lines(seg, lines), FileCursor(seg, end, cursor.epoch)
+        if not head:
+            # A rotated-away file that shrank while this viewer read it: what it lost is gone.
+            detail = "a rotated-away file was truncated while this viewer was reading it"
+            return notice(self.name, "lost", detail, _segment_id(seg)), FileCursor(seg, stop, cursor.epoch)
+        # The file was truncated or rewritten under this reader, before the head looked:
+        # let the head look now (it tells every viewer), and never send what was read.
+        self.wake()
+        if seg.epoch == cursor.epoch:
+            await asyncio.sleep(0.05)
+        return b"", cursor
 
     async def read_back(self, cursor: FileCursor | None, count: int) -> list[HistoryLine]:
         if cursor is None:
             seg = self.follower.segment
             if seg is None:
                 return []
-            cursor = FileCursor(seg, self.follower.pos)
+            cursor = FileCursor.at(seg, self.follower.pos)
         seg, end = cursor.segment, cursor.offset
         offset = backlog_start(seg.fd, end, count)
         out: list[HistoryLine] = []

@@ -19,7 +19,7 @@ from tailsse.webapp import handlers
 from tailsse.webapp.auth import Authenticator
 from tailsse.webapp.base import Services
 from tailsse.webapp.proxy import TrustedProxies
-from tailsse.webapp.security import StaticHandler, header_bytes, log_request
+from tailsse.webapp.security import HostCheck, StaticHandler, header_bytes, log_request
 
 if TYPE_CHECKING:
     from tornado.web import _HandlerDelegate  # find_handler's declared return type
@@ -42,6 +42,7 @@ class TailApp(Application):
         self,
         catalog: Catalog,
         proxies: TrustedProxies,
+        hosts: HostCheck,
         max_header_bytes: int,
         routes: list[Rule],
         **settings: Any,
@@ -49,16 +50,20 @@ class TailApp(Application):
         super().__init__(routes, **settings)
         self.catalog = catalog
         self.proxies = proxies
+        self.hosts = hosts
         self.max_header_bytes = max_header_bytes
 
     def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> _HandlerDelegate:
         """Route a request, first believing what a trusted proxy says about its client.
 
-        Requests with oversized headers are answered 431 before any handler sees them.
+        Requests with oversized headers are answered 431, and requests for a host name that
+        is not this server's 403, before any handler sees them.
         """
         self.proxies.apply(request)
         if header_bytes(request) > self.max_header_bytes:
             return self.get_handler_delegate(request, ErrorHandler, {"status_code": 431})
+        if not self.hosts.allows(request.host_name):
+            return self.get_handler_delegate(request, handlers.UnknownHostHandler)
         return super().find_handler(request, **kwargs)
 
 
@@ -100,6 +105,7 @@ def make_app(config: Config, files: dict[str, str] | None = None, catalog: Catal
     return TailApp(
         catalog,
         TrustedProxies(config.trusted_proxy),
+        HostCheck(config.host, config.allowed_host),
         config.max_header_bytes,
         routes,
         default_handler_class=handlers.NotFoundHandler,

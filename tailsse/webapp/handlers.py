@@ -10,6 +10,7 @@ from tornado.web import HTTPError
 
 from tailsse.sse import encode as sse
 from tailsse.webapp.base import BaseHandler, Services
+from tailsse.webapp.security import RedactedSummary
 from tailsse.webapp.transport import StreamTransport, response_head
 
 
@@ -18,6 +19,18 @@ class NotFoundHandler(BaseHandler):
 
     def prepare(self) -> None:
         raise HTTPError(404, "not found")
+
+
+class UnknownHostHandler(RedactedSummary):
+    """A request for a host name that is not this server's (see HostCheck)."""
+
+    def prepare(self) -> None:
+        self.set_status(403)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        name = self.request.host_name
+        self.finish(
+            f"403 Forbidden: this server is not {name!r}; start it with --allowed-host {name} to allow it\n"
+        )
 
 
 class EventsHandler(BaseHandler):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import ssl
@@ -133,6 +134,34 @@ def server_options(config: Config, context: ssl.SSLContext | None = None) -> dic
         "max_header_size": 4 * config.max_header_bytes,
         "ssl_options": context,
     }
+
+
+class HostCheck:
+    """Which names in a request's Host header are this server's: a guard against DNS rebinding.
+
+    A page on another site can make the browser resolve its own name to 127.0.0.1 and read
+    from it as if it were that site. Such a request names that site in ``Host``, so only
+    names the operator gave are accepted, with IP addresses and localhost (a rebinding
+    attack needs a name of the attacker's).
+    """
+
+    def __init__(self, host: str, allowed: tuple[str, ...]) -> None:
+        self.any = "*" in allowed
+        self.names = {n for n in allowed if not n.startswith(".")} | {"localhost", host.lower()}
+        self.domains = tuple(n for n in allowed if n.startswith("."))
+
+    def allows(self, host_name: str) -> bool:
+        """Whether a Host header's name (without the port) is this server's."""
+        name = host_name.lower().rstrip(".")
+        if self.any or name in self.names or name.endswith(".localhost"):
+            return True
+        if name.endswith(self.domains) or f".{name}" in self.domains:
+            return True
+        try:
+            ipaddress.ip_address(name.strip("[]"))
+        except ValueError:
+            return False
+        return True
 
 
 def header_bytes(request: Any) -> int:
