@@ -386,3 +386,67 @@ async def test_a_viewer_behind_the_head_is_told_of_a_copytruncate_and_goes_on_fr
     old = [d for d in datas[:cut]]
     assert old == [f"old {i:06d}" for i in range(200_000, 200_000 + len(old))] and len(old) < 100_000
     assert [e.split("data: ")[1] for e in events[cut + 1 :]] == [f"new {i:06d}" for i in range(350_000)]
+
+
+def _capture_lines(text: str) -> list[str]:
+    return [ln[6:] for ln in text.splitlines() if ln.startswith("data: ") and not ln.startswith("data: {")]
+
+
+async def _resume_after_restart(config, last_id: str, until: bytes):
+    from tailsse.webapp.app import make_app
+    from tests.conftest import CaptureTransport
+
+    fresh = make_app(config)
+    fresh.catalog.start()
+    try:
+        capture = CaptureTransport()
+        fresh.catalog.channels["app.log"].subscribe(capture, last_id, 100)
+        deadline = time.monotonic() + 5
+        while until not in b"".join(capture.sent) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return capture.text
+    finally:
+        fresh.catalog.close()
+
+
+def _first_id(path) -> str:
+    from tailsse.following.lines import Position, read_lines
+    from tailsse.following.segment import open_segment
+
+    seg = open_segment(str(path))
+    try:
+        end = read_lines(seg.fd, 0, None, 1 << 16, 1024)[0].ends[0]
+        return Position(seg.ino, end, seg.fingerprint(end)).event_id().decode()
+    finally:
+        seg.close()
+
+
+async def test_resume_after_a_restart_reads_every_generation_rotated_meanwhile(io_loop, log_file, app_config):
+    append(log_file, b"a\nb\n")
+    last_id = _first_id(log_file)  # the viewer had "a"
+    base = str(log_file)
+    # While no server runs: two logrotate rotations (numbered generations), lines in each.
+    append(log_file, b"c\n")
+    os.rename(base, base + ".1")
+    log_file.write_bytes(b"d\n")
+    os.rename(base + ".1", base + ".2")
+    os.rename(base, base + ".1")
+    log_file.write_bytes(b"e\n")
+    text = await _resume_after_restart(app_config, last_id, b"data: e")
+    assert _capture_lines(text) == ["b", "c", "d", "e"]
+    assert text.count("event: rotated") == 2 and "event: lost" not in text
+
+
+async def test_a_compressed_generation_on_the_way_is_reported_lost(io_loop, log_file, app_config):
+    append(log_file, b"a\nb\n")
+    last_id = _first_id(log_file)
+    base = str(log_file)
+    os.rename(base, base + ".2")  # the viewer's generation, still plain
+    (log_file.parent / "app.log.1.gz").write_bytes(b"\x1f\x8b compressed")
+    log_file.write_bytes(b"e\n")
+    now = time.time()
+    os.utime(base + ".2", (now - 20, now - 20))
+    os.utime(log_file.parent / "app.log.1.gz", (now - 10, now - 10))
+    text = await _resume_after_restart(app_config, last_id, b"data: e")
+    assert _capture_lines(text) == ["b", "e"]
+    assert "app.log.1.gz is compressed" in text and "event: lost" in text

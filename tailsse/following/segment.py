@@ -21,6 +21,9 @@ class Segment:
     ino: int
     end: int | None = None  # final size once the path has moved on to another file
     successor: Segment | None = None
+    # Generations to read before the successor, oldest first, as (path, inode); inode -1
+    # marks a compressed one, which is not read (a chain found after a restart).
+    pending: tuple[tuple[str, int], ...] = ()
     readers: int = 0
     retained: bool = True  # kept open by the follower (current, or recently rotated away)
     closed: bool = False
@@ -112,9 +115,44 @@ def holds(seg: Segment, offset: int, check: int) -> bool:
 _GENERATION = re.compile(r"[.-][0-9][0-9._-]*\Z")
 
 
+_COMPRESSED = re.compile(r"[.-][0-9][0-9._-]*\.(?:gz|bz2|xz|zst|lz4|z)\Z", re.IGNORECASE)
+
+
 def is_generation(name: str, base: str) -> bool:
     """Whether a file name is that of a rotated generation of ``base`` (not compressed)."""
     return name.startswith(base) and bool(_GENERATION.match(name, len(base)))
+
+
+def _age_rank(name: str, base: str) -> int:
+    """Among generations rotated in the same instant, app.log.2 is older than app.log.1."""
+    suffix = name[len(base) + 1 :].split(".")[0]
+    return -int(suffix) if suffix.isdigit() and len(suffix) < 6 else 0
+
+
+def later_generations(path: str, seg: Segment) -> tuple[tuple[str, int], ...]:
+    """The generations next to ``path`` rotated after the one open in ``seg``, oldest first.
+
+    Compressed ones are included with inode -1: they are in the chain, but not read.
+    """
+    directory, base = os.path.split(path)
+    try:
+        since = os.fstat(seg.fd).st_mtime_ns
+        entries = list(os.scandir(directory or "."))
+    except OSError:
+        return ()
+    found: list[tuple[int, int, str, int]] = []
+    for entry in entries:
+        plain = is_generation(entry.name, base)
+        if not plain and not (entry.name.startswith(base) and _COMPRESSED.match(entry.name, len(base))):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_ino == seg.ino or st.st_mtime_ns < since:
+            continue
+        found.append((st.st_mtime_ns, _age_rank(entry.name, base), entry.path, st.st_ino if plain else -1))
+    return tuple((name, ino) for _, _, name, ino in sorted(found))
 
 
 def generations(path: str) -> list[str]:

@@ -19,7 +19,7 @@ from tailsse.config import Config
 from tailsse.following.fileset import FileSet
 from tailsse.following.follower import Batch, Change, Follower
 from tailsse.following.lines import Lines, Position, at_boundary, backlog_start
-from tailsse.following.segment import Segment, find_rotated
+from tailsse.following.segment import Segment, find_rotated, later_generations, open_segment
 from tailsse.sources.base import HistoryLine, Sink, notice
 from tailsse.sources.catalog import Catalog
 from tailsse.sse import encode as sse
@@ -194,6 +194,9 @@ class FileSource:
             old.close()
             return None
         old.retained, old.successor = False, fol.segment
+        # Every generation rotated since is read on the way to the current file.
+        current = fol.segment.ino if fol.segment is not None else None
+        old.pending = tuple(g for g in later_generations(fol.path, old) if g[1] != current)
         return FileCursor.at(old, pos.offset)
 
     # -- viewers reading at their own pace --
@@ -209,7 +212,7 @@ class FileSource:
         stop = self._stop(seg)
         if stop is not None and cursor.offset < stop:
             return False
-        return seg is self.follower.segment or seg.successor is None
+        return seg is self.follower.segment or (seg.successor is None and not seg.pending)
 
     async def read(self, cursor: FileCursor) -> tuple[bytes, FileCursor]:
         seg, offset = cursor.segment, cursor.offset
@@ -219,11 +222,12 @@ class FileSource:
         stop = self._stop(seg)
         if stop is None or offset >= stop:
             # This file is finished; at_head() said another one follows it.
-            nxt = seg.successor
-            assert nxt is not None
+            skipped, nxt = self._next(seg)
+            if nxt is None:  # the chain ended in generations that cannot be read
+                return skipped, cursor
             nxt.readers += 1
             self.release(cursor)
-            return notice(self.name, nxt.kind, "", _segment_id(nxt)), FileCursor.at(nxt, 0)
+            return skipped + notice(self.name, nxt.kind, "", _segment_id(nxt)), FileCursor.at(nxt, 0)
         head = seg is self.follower.segment
         lines, end = seg.read(offset, stop, self.chunk, self.max_line) if seg.intact(offset) else (None, 0)
         if lines and (not head or seg.intact(end)):
@@ -238,6 +242,30 @@ class FileSource:
         if seg.epoch == cursor.epoch:
             await asyncio.sleep(0.05)
         return b"", cursor
+
+    def _next(self, seg: Segment) -> tuple[bytes, Segment | None]:
+        """The file to read after ``seg``, and notices of generations that cannot be read."""
+        lost = b""
+        pending = list(seg.pending)
+        while pending:
+            path, ino = pending.pop(0)
+            name = os.path.basename(path)
+            if ino == -1:
+                lost += notice(self.name, "lost", f"{name} is compressed; its lines are not read")
+                continue
+            try:
+                gen = open_segment(path)
+                if gen.ino != ino:
+                    gen.close()
+                    raise FileNotFoundError(path)
+                gen.end = os.fstat(gen.fd).st_size
+            except OSError:
+                lost += notice(self.name, "lost", f"{name} is gone; its lines cannot be read")
+                continue
+            gen.retained, gen.kind, gen.successor, gen.pending = False, "rotated", seg.successor, tuple(pending)
+            return lost, gen
+        seg.pending = ()
+        return lost, seg.successor
 
     async def read_back(self, cursor: FileCursor | None, count: int) -> list[HistoryLine]:
         if cursor is None:
