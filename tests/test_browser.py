@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -436,6 +440,295 @@ def test_over_long_lines_arrive_whole_and_busy_servers_say_so(server_process, lo
     other.goto(server.url + "view/app.log")
     wait_status(other, "busy")
     assert other.inner_text("#status") == "Server busy"
+
+
+# ---------------------------------------------------------------------------- resuming
+
+
+class FlakyProxy:
+    """A reverse proxy in front of a server that can be made to answer 502 Bad Gateway, as
+    a real one does while its upstream restarts (EventSource then gives up for good). Going
+    down also cuts every connection open through it. One request per connection, so every
+    request is seen: ``requests`` holds (down?, request line, Last-Event-ID header or None).
+    """
+
+    def __init__(self, port: int) -> None:
+        self.upstream = ("127.0.0.1", port)
+        self.down = False
+        self.requests: list[tuple[bool, str, str | None]] = []
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def go_down(self) -> None:
+        with self._lock:
+            self.down = True
+            cut = list(self._open)
+        for sock in cut:
+            self._shut(sock)
+
+    def go_up(self) -> None:
+        with self._lock:
+            self.down = False
+
+    def events_requests(self) -> list[tuple[bool, str, str | None]]:
+        with self._lock:
+            return [r for r in self.requests if " /events/" in r[1]]
+
+    def close(self) -> None:
+        self.listener.close()
+        self.go_down()
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                head += chunk
+            lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+            fields = dict(h.partition(":")[::2] for h in lines[1:])
+            last_id = next((v.strip() for k, v in fields.items() if k.lower() == "last-event-id"), None)
+            with self._lock:
+                down = self.down
+                self.requests.append((down, lines[0], last_id))
+            if down:
+                conn.sendall(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\n"
+                    b"Content-Length: 11\r\nConnection: close\r\n\r\nBad Gateway"
+                )
+                return
+            kept = [h for h in lines[1:] if not h.lower().startswith("connection:")]
+            request = "\r\n".join([lines[0], *kept, "Connection: close", "", ""]).encode("latin-1")
+            with socket.create_connection(self.upstream) as up:
+                with self._lock:
+                    self._open.update((conn, up))
+                back = threading.Thread(target=self._pipe, args=(up, conn, True), daemon=True)
+                back.start()
+                up.sendall(request + head.split(b"\r\n\r\n", 1)[1])
+                self._pipe(conn, up, False)
+                back.join(10)
+                with self._lock:
+                    self._open.difference_update((conn, up))
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, response: bool) -> None:
+        head = b"" if response else None  # the response head, until Connection: close is in
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if head is not None:
+                    head += data
+                    if b"\r\n\r\n" not in head:
+                        continue
+                    top, rest = head.split(b"\r\n\r\n", 1)
+                    fields = [h for h in top.split(b"\r\n") if not h.lower().startswith(b"connection:")]
+                    data = b"\r\n".join([*fields, b"Connection: close", b"", b""]) + rest
+                    head = None
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._shut(src)
+            self._shut(dst)
+
+
+@pytest.fixture
+def flaky_proxy():
+    proxies: list[FlakyProxy] = []
+
+    def make(port: int) -> FlakyProxy:
+        proxy = FlakyProxy(port)
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.close()
+
+
+# Records every EventSource the page makes: its URL, and the lines and ids it delivered.
+RECORD_STREAMS = """
+window.__streams = [];
+const RealEventSource = window.EventSource;
+window.EventSource = class extends RealEventSource {
+  constructor(url, options) {
+    super(url, options);
+    const rec = { url: this.url, data: [], ids: [] };
+    window.__streams.push(rec);
+    this.addEventListener("message", (ev) => { rec.data.push(ev.data); rec.ids.push(ev.lastEventId); });
+  }
+};
+"""
+
+
+def wait_texts(page, texts: list[str], timeout: float = 20000) -> None:
+    page.wait_for_function(
+        """want => { const got = [...document.querySelectorAll('#log .row:not(.meta) .tx')].map(e => e.textContent);
+           return got.length === want.length && got.every((t, i) => t === want[i]); }""",
+        arg=texts,
+        timeout=timeout,
+    )
+
+
+def resume_through_a_failing_proxy(
+    page, proxy: FlakyProxy, log_file, shown: list[str], more: list[str]
+) -> None:
+    """The proxy answers 502 while more lines than the backlog are written; the page then
+    shows every line exactly once, in order, and every stream it opened again resumed."""
+    wait_texts(page, shown)
+    wait_status(page, "live")
+    proxy.go_down()
+    wait_status(page, "offline")  # the browser gave up for good
+    write_lines(log_file, more)
+    # The viewer's own first retry is refused too.
+    deadline = time.monotonic() + 10
+    while sum(1 for down, _, _ in proxy.events_requests() if down) < 2:
+        assert time.monotonic() < deadline, proxy.events_requests()
+        time.sleep(0.05)
+    proxy.go_up()
+    wait_texts(page, shown + more)
+    wait_status(page, "live")
+    page.wait_for_timeout(300)
+    assert line_texts(page) == shown + more
+    requests = proxy.events_requests()
+    # Every stream after the first resumed from a position: the browser's own reconnects with
+    # Last-Event-ID, the viewer's with ?after= (and no backlog asked for then).
+    assert all("after=" in line or last_id for _, line, last_id in requests[1:]), requests
+    mine = [line for _, line, _ in requests if "after=" in line]
+    assert mine and all("lines=" not in line for line in mine), requests
+    assert any("after=" in line for down, line, _ in requests if not down), requests
+
+
+def test_resumes_after_the_last_line_when_the_browser_gives_up(
+    server_process, log_file, new_page, flaky_proxy
+):
+    write_lines(log_file, [f"line {i:03d}" for i in range(150)])
+    server = server_process(str(log_file), "--lines", "100")
+    proxy = flaky_proxy(server.port)
+    page = new_page().page
+    page.goto(proxy.url + "view/app.log?lines=100")
+    shown = [f"line {i:03d}" for i in range(50, 150)]
+    more = [f"line {i:03d}" for i in range(150, 450)]  # three times the backlog
+    resume_through_a_failing_proxy(page, proxy, log_file, shown, more)
+    # And live lines keep coming, once each.
+    write_lines(log_file, ["line 450"])
+    wait_rows(page, 401)
+    assert line_texts(page)[-2:] == ["line 449", "line 450"]
+
+
+def test_redis_mode_resumes_after_the_last_line_when_the_browser_gives_up(
+    server_process, tmp_path, new_page, flaky_proxy
+):
+    redis_tests = pytest.importorskip("tests.test_redis")
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    redis_server = redis_tests.RedisServer(str(directory))
+    redis_server.start()
+    log = tmp_path / "app.log"
+    write_lines(log, [f"line {i:03d}" for i in range(150)])
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "tailsse", "agent", str(log), "--redis", redis_server.url, "--source", "web1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "source web1" in agent.stdout.readline()
+        server = server_process("--redis", redis_server.url, "--lines", "100")
+        proxy = flaky_proxy(server.port)
+        page = new_page().page
+        page.add_init_script(RECORD_STREAMS)
+        page.goto(proxy.url + "view/web1%2Fapp.log")
+        shown = [f"line {i:03d}" for i in range(50, 150)]
+        more = [f"line {i:03d}" for i in range(150, 450)]
+        resume_through_a_failing_proxy(page, proxy, log, shown, more)
+        streams = page.evaluate("() => window.__streams")
+        assert all(i.count("-") == 1 and i.replace("-", "").isdigit() for s in streams for i in s["ids"])
+        assert len(streams) >= 2 and "web1%2Fapp.log?after=" in streams[-1]["url"]
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.wait(10)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.wait()
+        agent.stdout.close()
+        agent.stderr.close()
+        redis_server.stop()
+
+
+def test_paused_view_holds_at_most_keep_lines_and_reads_them_again(server_process, log_file, new_page):
+    write_lines(log_file, [f"line {i:04d}" for i in range(100)])
+    server = server_process(str(log_file), "--lines", "1000")
+    page = new_page().page
+    page.add_init_script(RECORD_STREAMS)
+    page.goto(server.url + "view/app.log?keep=100")
+    wait_rows(page, 100)
+    wait_status(page, "live")
+
+    def stats() -> dict:
+        return page.evaluate("() => window.tailsse.stats()")
+
+    page.click("#pause")
+    # The most lines the page ever held, sampled while they come.
+    page.evaluate("""() => { window.__most = 0;
+      setInterval(() => { window.__most = Math.max(window.__most, window.tailsse.stats().waiting); }, 2); }""")
+    for start in range(100, 350, 25):
+        write_lines(log_file, [f"line {i:04d}" for i in range(start, start + 25)])
+        page.wait_for_timeout(20)
+    wait_status(page, "paused")
+    assert page.evaluate("() => window.__most") <= 100
+    assert stats()["waiting"] == 0 and stats()["overflow"] == 100
+    assert line_texts(page) == [f"line {i:04d}" for i in range(100)]
+    assert page.locator("#log .row").count() == 100
+    assert "More than 100 new lines" in page.inner_text("#jump")
+    title = page.get_attribute("#status", "title")
+    assert "more than 100 new lines; they are fetched again when you resume" in title
+    # Past the limit nothing more is read while paused: the file holds it.
+    received = stats()["received"]
+    write_lines(log_file, [f"line {i:04d}" for i in range(350, 400)])
+    page.wait_for_timeout(400)
+    assert stats()["received"] == received and stats()["waiting"] == 0
+
+    page.click("#pause")  # resume
+    wait_texts(page, [f"line {i:04d}" for i in range(300, 400)])
+    wait_status(page, "live")
+    first, again = page.evaluate("() => window.__streams")
+    last_kept = first["ids"][first["data"].index("line 0099")]
+    assert again["url"].endswith("events/app.log?after=" + last_kept), again["url"]
+    # The server sent everything after the last line kept, once each, nothing missing.
+    assert again["data"] == [f"line {i:04d}" for i in range(100, 400)]
+    assert stats()["kept"] == 100 and page.locator("#jump").is_hidden()
+    write_lines(log_file, ["line 0400"])
+    wait_texts(page, [f"line {i:04d}" for i in range(301, 401)])
+
+    # Paused within the limit, everything is held as before and the stream stays.
+    page.click("#pause")
+    write_lines(log_file, [f"line {i:04d}" for i in range(401, 451)])
+    page.wait_for_selector("#jump:has-text('50 new lines')")
+    page.click("#pause")
+    wait_texts(page, [f"line {i:04d}" for i in range(351, 451)])
+    assert len(page.evaluate("() => window.__streams")) == 2
 
 
 # ---------------------------------------------------------------------------- embedding

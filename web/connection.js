@@ -1,9 +1,12 @@
 // The stream: one EventSource per tab, its status badge, and reconnecting when the browser
-// gives up (EventSource retries by itself only while the server answers 200). The
-// EventSource is made by app.open and the URLs come from app.routes (the entry point).
+// gives up (EventSource retries by itself only while the server answers 200). Every stream
+// opened again for a file resumes after the last line received (?after=ID), like the
+// browser's own reconnects (Last-Event-ID); a paused view that was sent more lines than it
+// keeps stops its stream and resumes it after the last line kept. The EventSource is made
+// by app.open and the URLs come from app.routes (the entry point).
 
 import { fileEventMessage, metaEntry } from "./lines.js";
-import { expectRepeats, receiveLine, takePiece } from "./receive.js";
+import { expectRepeats, receiveFileEvent, receiveLine, rewind } from "./receive.js";
 import { setStatus, statusState } from "./ui.js";
 import { flush, pause, push } from "./view.js";
 
@@ -12,12 +15,16 @@ export const FILE_EVENTS = ["rotated", "truncated", "missing", "appeared", "lost
 export const AUTH_HELP = "Authentication required: reload the page, or open the link with ?token= again";
 const MAX_DELAY = 30000;
 
-/** Streams the file name, replacing any stream before. */
+/**
+ * Streams the file name, replacing any stream before: after the last line received when
+ * there is one (nothing lost, nothing repeated), else with the backlog asked for.
+ */
 export function connect(app, name) {
   const { state, ui } = app;
   const stream = state.stream;
   disconnect(app);
-  const es = app.open(app.routes.events(name, state.backlog));
+  const after = stream.rx.lastId;
+  const es = app.open(app.routes.events(name, after ? { after } : { lines: state.backlog }));
   stream.source = es;
   const again = stream.rx.received > 0;
   setStatus(ui, again ? "reconnecting" : "connecting", again ? "Reconnecting…" : "Connecting…");
@@ -37,7 +44,7 @@ export function connect(app, name) {
     if (!mine()) return;
     if (es.readyState === es.CLOSED) {
       // The server (or a proxy in front of it) answered with an error: the browser gave
-      // up, so try again ourselves, dropping lines we already have.
+      // up, so try again ourselves, after the last line received.
       const seconds = Math.round(stream.reconnectDelay / 1000);
       setStatus(ui, "offline", "Disconnected", `Disconnected; retrying in ${seconds} s`);
       // EventSource does not tell why; a 401 from the file list means the sign-in ended.
@@ -85,6 +92,23 @@ export function disconnect({ state }) {
   stream.source = null;
 }
 
+/**
+ * Paused, the view was sent more lines than it keeps and dropped them: the stream stops,
+ * and resumes after the last line kept when the view follows again (viewer.js: refetch).
+ */
+export function suspend(app) {
+  const { state, ui } = app;
+  disconnect(app);
+  rewind(state.stream.rx, state.store.lastKept);
+  const keep = state.store.overflow.toLocaleString();
+  setStatus(ui, "paused", "Paused", `Paused: more than ${keep} new lines; they are fetched again when you resume`);
+}
+
+// Hands an entry to the view; stops the stream when the paused view cannot hold it.
+function take(app, e) {
+  if (!push(app, e)) suspend(app);
+}
+
 function onLine(app, data, id) {
   const { state, ui } = app;
   const got = receiveLine(state.stream.rx, data, id);
@@ -97,17 +121,18 @@ function onLine(app, data, id) {
   if (statusState(ui) !== "live" && source && source.readyState === source.OPEN) {
     setStatus(ui, "live", "Live", "Live: " + state.current);
   }
-  if (got.entry) push(app, got.entry);
+  if (got.entry) take(app, got.entry);
 }
 
 function onFileEvent(app, kind, data) {
   const ui = app.ui;
   const message = fileEventMessage(kind, data);
-  const piece = takePiece(app.state.stream.rx);
-  if (piece) push(app, piece);
+  const piece = receiveFileEvent(app.state.stream.rx, kind);
+  if (piece) take(app, piece);
+  if (!app.state.stream.source) return; // suspended by the piece: the stream has stopped
   if (kind === "missing") setStatus(ui, "missing", "File missing", message);
   else if (kind === "unreadable") setStatus(ui, "offline", "Unreadable", message);
   else if (kind === "unavailable") setStatus(ui, "offline", "Unavailable", message);
   else setStatus(ui, "live", "Live", "Live: " + app.state.current);
-  push(app, metaEntry(kind, message));
+  take(app, metaEntry(kind, message));
 }

@@ -49,8 +49,12 @@ export function countLabel(store, { filtering, invalid, keep }) {
   return { text, bad: false, title };
 }
 
-/** The jump button's text: how many lines wait, else what a click does. */
-export function jumpLabel(waiting, mode) {
+/**
+ * The jump button's text: how many lines wait, else what a click does. over: the keep
+ * limit the lines that came while paused passed (they are read again on resume), or 0.
+ */
+export function jumpLabel(waiting, mode, over = 0) {
+  if (over) return `More than ${plural(over, " new line", " new lines")} · resume to load them`;
   if (waiting) return plural(waiting, " new line", " new lines");
   return mode === "user" ? "Paused · resume" : "Jump to end";
 }

@@ -10,6 +10,11 @@ export function lineEntry(raw, id, t = Date.now()) {
   return { meta: false, raw, id, t, plain: null, node: null };
 }
 
+/** The id a stream resumes after to go on just past this line (its last piece's, if in pieces). */
+export function endId(e) {
+  return e.meta ? null : e.end || e.id || null;
+}
+
 /** A file event (rotated, truncated, missing...) shown as a separator row. */
 export function metaEntry(kind, message, t = Date.now()) {
   return { meta: true, kind, raw: message, plain: message, t, node: null, shown: true };

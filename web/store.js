@@ -1,14 +1,19 @@
 // The line store: the entries the page keeps (oldest first, at most `keep` of them), the
-// ones received but not yet handled, and the ones held while paused; with the counts the
-// toolbar shows. Pure: no DOM. Entries are filtered (filter.js) before they come in.
+// ones received but not yet handled, and the ones held while paused (at most `keep` of those
+// too: past that they are dropped and fetched from the server again on resume); with the
+// counts the toolbar shows. Pure: no DOM. Entries are filtered (filter.js) before they come in.
+
+import { endId } from "./lines.js";
 
 /** An empty store. */
 export function createStore() {
   return {
     entries: [], // kept in the page, oldest first
     incoming: [], // received, not yet handled (handled once per animation frame)
-    held: [], // handled while paused: nothing is dropped, it waits here
+    held: [], // handled while paused: it waits here, up to keep entries
     heldShown: 0, // how many held lines pass the filter
+    lastKept: null, // the id after which the next line kept would come (endId of the last)
+    overflow: 0, // while paused: the keep limit the held lines passed (they were dropped)
     lines: 0, // line entries kept (file-event rows aside)
     matchLines: 0, // of those, how many match the filter
     matchCount: 0, // and how many matches they have
@@ -64,6 +69,7 @@ export function append(store, items, keep, filtering) {
   for (const e of items) {
     store.entries.push(e);
     count(store, e, 1, filtering);
+    if (!e.meta) store.lastKept = endId(e);
   }
   const removed = trim(store, keep, filtering);
   return { added: items, removed };
@@ -75,6 +81,24 @@ export function hold(store, items) {
     if (e.shown && !e.meta) store.heldShown++;
     store.held.push(e);
   }
+}
+
+/** How many entries wait while paused (held, and received but not yet handled). */
+export function waiting(store) {
+  return store.held.length + store.incoming.length;
+}
+
+/**
+ * While paused: when more than keep entries wait, drops them all and records the overflow
+ * (the next stream starts after lastKept instead). Returns whether it did.
+ */
+export function overflowed(store, keep) {
+  if (waiting(store) <= keep) return false;
+  store.held = [];
+  store.incoming = [];
+  store.heldShown = 0;
+  store.overflow = keep;
+  return true;
 }
 
 /** The held entries, in order; nothing is held afterwards. */

@@ -1,5 +1,6 @@
 // The log view: new lines are handled once per animation frame, following keeps the end in
-// sight, pausing holds lines back (nothing is dropped), and the counts follow the filter.
+// sight, pausing holds lines back (up to the keep limit: past it they are dropped, and
+// fetched from the server again on resume), and the counts follow the filter.
 // Every DOM change for new lines happens in flush().
 
 import { applyFilter, compileFilter } from "./filter.js";
@@ -34,16 +35,23 @@ export function pause(app, why) {
   syncPause(app);
 }
 
-/** Follows again: the held lines are shown and the view goes to the end. */
+/**
+ * Follows again: the held lines are shown and the view goes to the end; when they were
+ * dropped, the stream starts again after the last line kept (app.refetch).
+ */
 export function resume(app) {
   const state = app.state;
+  let refetch = false;
   if (state.mode !== "live") {
     state.mode = "live";
     const items = store.release(state.store);
     if (items.length) addEntries(app, items);
+    refetch = state.store.overflow > 0;
+    state.store.overflow = 0;
   }
   toBottom(app);
   syncPause(app);
+  if (refetch) app.refetch();
 }
 
 export function syncPause({ ui, state }) {
@@ -55,19 +63,31 @@ export function syncPause({ ui, state }) {
   ui.pause.title = user ? "Resume following (End)" : "Pause following (End resumes)";
   ui.jump.hidden = !paused;
   const waiting = state.store.heldShown;
-  ui.jumpText.textContent = jumpLabel(waiting, state.mode);
-  ui.jump.classList.toggle("has-new", waiting > 0);
+  const over = state.store.overflow;
+  ui.jumpText.textContent = jumpLabel(waiting, state.mode, over);
+  ui.jump.classList.toggle("has-new", waiting > 0 || over > 0);
 }
 
 // ---- new lines, once per frame
 
-/** Takes a complete entry from the stream; it is shown (or held) at the next frame. */
+/**
+ * Takes a complete entry from the stream; it is shown (or held) at the next frame. Returns
+ * false when, paused, more entries wait than the page keeps: they are dropped, and the
+ * stream should stop until the user resumes (store.overflow says so).
+ */
 export function push(app, e) {
   const state = app.state;
-  store.enqueue(state.store, e, state.mode === "live", state.opts.keep);
-  if (state.frameQueued) return;
+  const live = state.mode === "live";
+  if (!live && state.store.overflow) return false;
+  store.enqueue(state.store, e, live, state.opts.keep);
+  if (!live && store.overflowed(state.store, state.opts.keep)) {
+    syncPause(app);
+    return false;
+  }
+  if (state.frameQueued) return true;
   state.frameQueued = true;
   requestAnimationFrame(() => flush(app));
+  return true;
 }
 
 /** Handles every queued entry now. */

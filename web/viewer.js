@@ -14,8 +14,10 @@ import { compile, flush, pause, resetView, syncCount, syncPause } from "./view.j
 // The server's routes, relative to <base href>: the page works under any --base-path.
 const routes = {
   files: "api/files",
-  events(name, lines) {
+  /** The stream of name: after the line with id after, else with a backlog of lines (or the server's). */
+  events(name, { after = null, lines = null } = {}) {
     const url = "events/" + encodeURIComponent(name);
+    if (after) return url + "?after=" + encodeURIComponent(after);
     return lines !== null && lines !== "" ? url + "?lines=" + encodeURIComponent(lines) : url;
   },
 };
@@ -49,7 +51,8 @@ function openStorage(win, embed) {
 /**
  * The app every module receives: the window and document, ui (ui.js: the page's elements),
  * state (state.js: everything that changes), the server's routes, open (makes the
- * EventSource), remember (stores a setting), and the navigation the controls call back.
+ * EventSource), remember (stores a setting), the navigation the controls call back, and
+ * refetch (the view resumed after dropping what came while it was paused).
  */
 function createApp(win) {
   const doc = win.document;
@@ -67,6 +70,9 @@ function createApp(win) {
     open: (url) => new EventSource(url),
     remember: storage.set,
     show: (name, how) => show(app, name, how),
+    refetch: () => {
+      if (state.current) connect(app, state.current);
+    },
     listFiles: () => listFiles(app),
     pageUrl: (name) => pageUrl(app, name),
     nameFromLocation: () => nameFromPath(win.location.pathname, new URL(doc.baseURI).pathname),
@@ -204,6 +210,8 @@ async function start(win) {
       kept: state.store.lines,
       rows: ui.log.getElementsByClassName("row").length,
       held: state.store.held.length,
+      waiting: state.store.held.length + state.store.incoming.length,
+      overflow: state.store.overflow,
       received: state.stream.rx.received,
       mode: state.mode,
     }),

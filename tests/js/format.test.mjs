@@ -69,6 +69,9 @@ test("the jump button", () => {
   assert.equal(jumpLabel(50, "user"), "50 new lines");
   assert.equal(jumpLabel(0, "user"), "Paused · resume");
   assert.equal(jumpLabel(0, "scroll"), "Jump to end");
+  // paused past the keep limit: the lines were dropped and are read again on resume
+  assert.equal(jumpLabel(0, "user", 1000), "More than 1,000 new lines · resume to load them");
+  assert.equal(jumpLabel(0, "scroll", 100), "More than 100 new lines · resume to load them");
 });
 
 describe("download", () => {

@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import * as store from "../../web/store.js";
 
 // Entries as filter.js leaves them: shown, with a match count.
-const line = (n, shown = true, count = shown ? 1 : 0) => ({ meta: false, raw: `line ${n}`, shown, count });
+const line = (n, shown = true, count = shown ? 1 : 0) => ({ meta: false, raw: `line ${n}`, id: `a-${n}-f`, shown, count });
 const meta = (kind) => ({ meta: true, kind, raw: kind, shown: true, count: 0 });
 const raws = (entries) => entries.map((e) => e.raw);
 
@@ -114,6 +114,54 @@ describe("incoming, held and recount", () => {
     store.append(s, [line(1)], 10, true);
     store.hold(s, [line(2)]);
     store.enqueue(s, line(3), true, 10);
+    store.clearStore(s);
+    assert.deepEqual(s, store.createStore());
+  });
+});
+
+describe("paused past the keep limit", () => {
+  test("the id after the last line kept is remembered (file events aside)", () => {
+    const s = store.createStore();
+    assert.equal(s.lastKept, null);
+    store.append(s, [line(1), line(2)], 10, false);
+    assert.equal(s.lastKept, "a-2-f");
+    store.append(s, [line(3), meta("rotated")], 10, false);
+    assert.equal(s.lastKept, "a-3-f");
+    store.append(s, [Object.assign(line(4), { end: "a-9-f" })], 10, false);
+    assert.equal(s.lastKept, "a-9-f");
+    store.append(s, [5, 6, 7, 8].map((n) => line(n)), 2, false); // a batch beyond keep
+    assert.equal(s.lastKept, "a-8-f");
+  });
+
+  test("up to keep entries wait, counting queued and held", () => {
+    const s = store.createStore();
+    store.hold(s, [1, 2, 3].map((n) => line(n)));
+    store.enqueue(s, line(4), false, 5);
+    store.enqueue(s, line(5), false, 5);
+    assert.equal(store.waiting(s), 5);
+    assert.equal(store.overflowed(s, 5), false);
+    assert.equal(s.overflow, 0);
+    assert.equal(store.waiting(s), 5);
+  });
+
+  test("past keep, everything waiting is dropped and the overflow recorded", () => {
+    const s = store.createStore();
+    store.append(s, [line(1)], 5, false);
+    store.hold(s, [2, 3, 4, 5].map((n) => line(n)));
+    store.enqueue(s, line(6), false, 5);
+    store.enqueue(s, line(7), false, 5);
+    assert.equal(store.overflowed(s, 5), true);
+    assert.deepEqual([s.held.length, s.incoming.length, s.heldShown, s.overflow], [0, 0, 0, 5]);
+    assert.deepEqual(store.release(s), []);
+    // what is shown stays, and so does the position the lines are read again from
+    assert.deepEqual(raws(s.entries), ["line 1"]);
+    assert.equal(s.lastKept, "a-1-f");
+  });
+
+  test("clear forgets the overflow", () => {
+    const s = store.createStore();
+    store.hold(s, [1, 2].map((n) => line(n)));
+    store.overflowed(s, 1);
     store.clearStore(s);
     assert.deepEqual(s, store.createStore());
   });

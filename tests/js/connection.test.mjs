@@ -1,0 +1,191 @@
+// connection.js with a fake EventSource and a fake page: which stream each new EventSource
+// asks for, and what a paused view does with more lines than it keeps.
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, test } from "node:test";
+
+import { connect } from "../../web/connection.js";
+import { createState } from "../../web/state.js";
+import { resume, pause } from "../../web/view.js";
+
+class FakeSource {
+  constructor(url) {
+    this.url = url;
+    this.readyState = this.CONNECTING;
+    this.listeners = {};
+    this.closed = false;
+  }
+  addEventListener(kind, fn) {
+    (this.listeners[kind] ||= []).push(fn);
+  }
+  close() {
+    this.readyState = this.CLOSED;
+    this.closed = true;
+  }
+  opened() {
+    this.readyState = this.OPEN;
+    this.onopen();
+  }
+  line(data, id) {
+    this.onmessage({ data, lastEventId: id });
+  }
+  fileEvent(kind, message) {
+    for (const fn of this.listeners[kind] || []) fn({ data: JSON.stringify({ message }) });
+  }
+  /** A non-200 answer: the browser gives up for good. */
+  refused() {
+    this.readyState = this.CLOSED;
+    this.onerror();
+  }
+}
+Object.assign(FakeSource.prototype, { CONNECTING: 0, OPEN: 1, CLOSED: 2 });
+
+function element() {
+  const attrs = {};
+  return {
+    attrs,
+    hidden: false,
+    textContent: "",
+    title: "",
+    className: "",
+    setAttribute(k, v) {
+      attrs[k] = String(v);
+    },
+    getAttribute(k) {
+      return k in attrs ? attrs[k] : null;
+    },
+    classList: { toggle() {}, add() {}, remove() {} },
+    focus() {},
+  };
+}
+
+function fakeApp({ keep = 100, backlog = null } = {}) {
+  const names = ["root", "log", "status", "statusText", "search", "count", "pause", "pauseLabel", "jump", "jumpText"];
+  const ui = Object.fromEntries(names.map((n) => [n, element()]));
+  const opts = { keep, follow: true, filter: "", regex: false, matchCase: false, json: false };
+  const app = {
+    ui,
+    state: createState(opts, { backlog }),
+    sources: [],
+    routes: {
+      files: "api/files",
+      events: (name, query) => ({ name, ...query }),
+    },
+    open(url) {
+      const es = new FakeSource(url);
+      app.sources.push(es);
+      return es;
+    },
+    refetch: () => connect(app, app.state.current),
+  };
+  app.state.current = "app.log";
+  return app;
+}
+
+const last = (app) => app.sources[app.sources.length - 1];
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let frames;
+beforeEach(() => {
+  frames = [];
+  globalThis.requestAnimationFrame = (fn) => frames.push(fn); // never run: entries stay queued
+  globalThis.fetch = async () => ({ status: 502 });
+});
+afterEach(() => {
+  delete globalThis.requestAnimationFrame;
+  delete globalThis.fetch;
+});
+
+test("the first stream asks for the backlog", () => {
+  const app = fakeApp({ backlog: "500" });
+  connect(app, "app.log");
+  assert.deepEqual(last(app).url, { name: "app.log", lines: "500" });
+});
+
+test("after a refused reconnect, the new stream resumes after the last line", async () => {
+  const app = fakeApp({ backlog: "500" });
+  connect(app, "app.log");
+  const first = last(app);
+  first.opened();
+  first.line("one", "a-4-f");
+  first.line("two", "a-8-f");
+  app.state.stream.reconnectDelay = 1;
+  first.refused();
+  assert.equal(app.ui.status.attrs["data-state"], "offline");
+  await sleep(30);
+  assert.equal(app.sources.length, 2);
+  assert.deepEqual(last(app).url, { name: "app.log", after: "a-8-f" }); // and no backlog
+  assert.equal(first.closed, true);
+  // again and again: always from the newest line received
+  last(app).opened();
+  last(app).line("three", "a-14-f");
+  app.state.stream.reconnectDelay = 1;
+  last(app).refused();
+  await sleep(30);
+  assert.deepEqual(last(app).url, { name: "app.log", after: "a-14-f" });
+});
+
+test("Redis ids resume too, and a repeat is dropped", async () => {
+  const app = fakeApp();
+  connect(app, "web1/app.log");
+  last(app).opened();
+  last(app).line("one", "1700000000000-0");
+  last(app).line("two", "1700000000000-1");
+  app.state.stream.reconnectDelay = 1;
+  last(app).refused();
+  await sleep(30);
+  assert.deepEqual(last(app).url, { name: "web1/app.log", after: "1700000000000-1" });
+  last(app).opened();
+  last(app).line("two", "1700000000000-1");
+  last(app).line("three", "1700000000002-0");
+  assert.deepEqual(
+    app.state.store.incoming.map((e) => e.raw),
+    ["one", "two", "three"],
+  );
+});
+
+test("paused, more lines than kept: they are dropped, the stream stops, and resume reads them again", () => {
+  const app = fakeApp({ keep: 100 });
+  connect(app, "app.log");
+  const first = last(app);
+  first.opened();
+  app.state.store.entries.push({ meta: false, raw: "shown", id: "a-5-f" });
+  app.state.store.lastKept = "a-5-f";
+  pause(app, "user");
+  for (let i = 1; i <= 100; i++) first.line(`held ${i}`, `a-${5 + i * 10}-f`);
+  assert.equal(app.state.store.incoming.length, 100);
+  assert.equal(first.closed, false);
+  first.line("one too many", "a-2000-f");
+  assert.equal(app.state.store.incoming.length + app.state.store.held.length, 0);
+  assert.equal(app.state.store.overflow, 100);
+  assert.equal(first.closed, true);
+  assert.equal(app.state.stream.source, null);
+  assert.equal(app.ui.status.attrs["data-state"], "paused");
+  assert.match(app.ui.status.title, /more than 100 new lines; they are fetched again when you resume/);
+  assert.match(app.ui.jumpText.textContent, /More than 100 new lines/);
+  assert.equal(app.sources.length, 1);
+
+  resume(app);
+  assert.equal(app.sources.length, 2);
+  assert.deepEqual(last(app).url, { name: "app.log", after: "a-5-f" });
+  assert.equal(app.state.store.overflow, 0);
+  last(app).opened();
+  last(app).line("held 1", "a-15-f");
+  assert.deepEqual(
+    app.state.store.incoming.map((e) => e.raw),
+    ["held 1"],
+  );
+});
+
+test("paused within the keep limit: everything waits and the stream stays", () => {
+  const app = fakeApp({ keep: 100 });
+  connect(app, "app.log");
+  const first = last(app);
+  first.opened();
+  pause(app, "user");
+  for (let i = 1; i <= 99; i++) first.line(`held ${i}`, `a-${i * 10}-f`);
+  first.fileEvent("rotated", "file rotated");
+  assert.equal(app.state.store.incoming.length, 100);
+  assert.equal(app.state.store.overflow, 0);
+  assert.equal(first.closed, false);
+  assert.equal(app.ui.status.attrs["data-state"], "live");
+});
