@@ -371,6 +371,31 @@ async def test_redis_restart_is_reported_and_recovered(io_loop, redis_server, cl
     await until(healthy)
 
 
+async def test_agent_waits_out_a_redis_that_refuses_writes(io_loop, redis_server, cleanup, log_file):
+    """READONLY (a primary turned replica during a failover): nothing is dropped, nothing repeated."""
+    agent = await start_agent(cleanup, redis_server, "h", log_file)
+    node = start_node(cleanup, redis_server)
+    stream = await open_stream(cleanup, node, "/events/h/app.log?lines=0")
+    append(log_file, b"before\n")
+    assert texts(await stream.lines(1)) == ["before"]
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    try:
+        await client.replicaof("127.0.0.1", free_port())  # a primary that is not there: read-only
+
+        async def refused() -> bool:
+            return "read only replica" in agent.error  # redis-py's message for READONLY
+
+        append(log_file, lines("during", 0, 5))
+        await until(refused)
+        append(log_file, lines("during", 5, 10))
+        await client.replicaof("no", "one")
+    finally:
+        await client.aclose()
+    append(log_file, b"after\n")
+    assert texts(await stream.lines(11, 10)) == [f"during {i}" for i in range(10)] + ["after"]
+    await stream.reader.nothing_more(0.3)
+
+
 async def test_resume_older_than_retention_says_lost(io_loop, redis_server, cleanup, log_file):
     await start_agent(cleanup, redis_server, "h", log_file, retention=20)
     node = start_node(cleanup, redis_server)

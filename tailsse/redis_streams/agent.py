@@ -125,6 +125,7 @@ class FileAgent:
         return False
 
     async def _run(self) -> None:
+        unsent: list[bytes] = []  # read from the file, not yet in Redis
         try:
             more = True
             while more or self._again:
@@ -138,8 +139,10 @@ class FileAgent:
                     elif isinstance(item, Change):
                         detail = b"\n" + item.detail.encode() if item.detail else b""
                         entries += [b"k", item.kind.encode() + detail]
+                unsent = entries
                 if entries:
                     await self._write(entries)
+                unsent = []
                 if self.follower.state != self.reported_state:
                     state = self.follower.state
                     await self.agent.call(self._state_writer(state))
@@ -149,7 +152,10 @@ class FileAgent:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("%s: failed", self.follower.path)
+            # Whatever was read and not written goes first next time: nothing is dropped.
+            self.prelude = unsent + self.prelude
+            log.exception("%s: failed; retrying", self.follower.path)
+            IOLoop.current().call_later(BACKOFF_MAX, self.wake)
         finally:
             self._running = False
 
@@ -209,7 +215,7 @@ class Agent:
         if not valid_source(self.source):
             raise ValueError(f"--source: use letters, digits, '.', '_' and '-' only: {self.source!r}")
         self.redis: Redis = redis if redis is not None else redis_client(config.redis)
-        self.retrying = Retrying(self.redis, BACKOFF_MAX, on_down=self._down, on_up=self._up)
+        self.retrying = Retrying(self.redis, BACKOFF_MAX, on_down=self._down, on_up=self._up, refusals=True)
         self.script = self.redis.register_script(WRITE_SCRIPT)
         self._adding: set[asyncio.Future[None]] = set()
         self.fileset: FileSet[FileAgent] = FileSet(
@@ -231,7 +237,7 @@ class Agent:
         return self.retrying.error
 
     def _down(self, error: str) -> None:
-        log.warning("redis unavailable (%s); retrying", error)
+        log.warning("redis unavailable or refusing writes (%s); retrying, reading no further", error)
 
     def _up(self) -> None:
         log.info("redis available again")

@@ -35,8 +35,12 @@ class Retrying:
         backoff_max: float,
         on_down: Callable[[str], None] = lambda error: None,
         on_up: Callable[[], None] = lambda: None,
+        refusals: bool = False,
     ) -> None:
         self.client = client
+        # Also wait out error replies (READONLY during a failover, OOM, LOADING…): for a
+        # writer that must not move on before Redis has taken what it sent.
+        self.refusals = refusals
         self.backoff_max = backoff_max
         self.on_down = on_down
         self.on_up = on_up
@@ -46,6 +50,10 @@ class Retrying:
     async def call(self, op: Callable[[Redis], Awaitable[T]]) -> T:
         """Run ``op(client)`` until it gets through."""
         errors = outage_errors()
+        if self.refusals:
+            from redis.exceptions import ResponseError
+
+            errors += (ResponseError,)
         delay = BACKOFF_MIN
         while True:
             try:

@@ -262,7 +262,12 @@ class FileSource:
             except OSError:
                 lost += notice(self.name, "lost", f"{name} is gone; its lines cannot be read")
                 continue
-            gen.retained, gen.kind, gen.successor, gen.pending = False, "rotated", seg.successor, tuple(pending)
+            gen.retained, gen.kind, gen.successor, gen.pending = (
+                False,
+                "rotated",
+                seg.successor,
+                tuple(pending),
+            )
             return lost, gen
         seg.pending = ()
         return lost, seg.successor
