@@ -51,6 +51,16 @@ def _opened_inside(seg: Segment, path: str, root: str) -> bool:
     return (st.st_dev, st.st_ino) == (seg.dev, seg.ino) and links == 1
 
 
+def _still_there(seg: Segment, pos: int, check: int | None) -> bool:
+    """Whether the file still starts with the bytes it had when read up to ``pos``."""
+    if pos == 0 or check is None:
+        return True
+    try:
+        return fingerprint(seg.fd, pos) == check
+    except OSError:
+        return True
+
+
 class Follower:
     """Follows one path like ``tail -F``: reopen on rotation, restart on truncation.
 
@@ -154,7 +164,7 @@ class Follower:
         """Compare the path with the open file and queue what must be read next."""
         seg = self.segment
         if seg is not None and st is not None and (st.st_dev, st.st_ino) == (seg.dev, seg.ino):
-            if st.st_size < self.pos or not self._still_there(seg):
+            if st.st_size < self.pos or not _still_there(seg, self.pos, self._check):
                 self.pos, self._check, seg.head = 0, None, None
                 seg.epoch += 1  # readers behind the head notice it by this
                 out.append(Change("truncated", seg))
@@ -182,15 +192,6 @@ class Follower:
         if new is not None:
             new.kind = "rotated" if seg is not None else "appeared"
             self.queue.append(new)
-
-    def _still_there(self, seg: Segment) -> bool:
-        """Whether the file still starts with the bytes it had when last read."""
-        if self.pos == 0 or self._check is None:
-            return True
-        try:
-            return fingerprint(seg.fd, self.pos) == self._check
-        except OSError:
-            return True
 
     def _open(self, report: bool, out: list[Batch | Change] | None = None) -> Segment | None:
         try:
