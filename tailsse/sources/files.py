@@ -16,10 +16,11 @@ from typing import Any
 from tornado.ioloop import IOLoop
 
 from tailsse.config import Config
+from tailsse.following.chain import next_in_chain, reopen
 from tailsse.following.fileset import FileSet
 from tailsse.following.follower import Batch, Change, Follower
 from tailsse.following.lines import Lines, Position, at_boundary, backlog_start
-from tailsse.following.segment import Segment, find_rotated, later_generations, open_segment
+from tailsse.following.segment import Segment
 from tailsse.sources.base import HistoryLine, Sink, notice
 from tailsse.sources.catalog import Catalog
 from tailsse.sse import encode as sse
@@ -183,21 +184,8 @@ class FileSource:
                 continue
             return FileCursor.at(seg, pos.offset)
         # After a restart, the file may have been renamed next to the path.
-        old = find_rotated(fol.path, pos.ino, pos.offset, pos.check)
-        if old is None:
-            return None
-        try:
-            old.end = os.fstat(old.fd).st_size
-            if not at_boundary(old.fd, pos, self.max_line):
-                raise OSError("not a line boundary")
-        except OSError:
-            old.close()
-            return None
-        old.retained, old.successor = False, fol.segment
-        # Every generation rotated since is read on the way to the current file.
-        current = fol.segment.ino if fol.segment is not None else None
-        old.pending = tuple(g for g in later_generations(fol.path, old) if g[1] != current)
-        return FileCursor.at(old, pos.offset)
+        old = reopen(fol.path, pos, fol.segment, self.max_line)
+        return FileCursor.at(old, pos.offset) if old is not None else None
 
     # -- viewers reading at their own pace --
 
@@ -222,7 +210,8 @@ class FileSource:
         stop = self._stop(seg)
         if stop is None or offset >= stop:
             # This file is finished; at_head() said another one follows it.
-            skipped, nxt = self._next(seg)
+            reasons, nxt = next_in_chain(seg)
+            skipped = b"".join(notice(self.name, "lost", reason) for reason in reasons)
             if nxt is None:  # the chain ended in generations that cannot be read
                 return skipped, cursor
             nxt.readers += 1
@@ -242,35 +231,6 @@ class FileSource:
         if seg.epoch == cursor.epoch:
             await asyncio.sleep(0.05)
         return b"", cursor
-
-    def _next(self, seg: Segment) -> tuple[bytes, Segment | None]:
-        """The file to read after ``seg``, and notices of generations that cannot be read."""
-        lost = b""
-        pending = list(seg.pending)
-        while pending:
-            path, ino = pending.pop(0)
-            name = os.path.basename(path)
-            if ino == -1:
-                lost += notice(self.name, "lost", f"{name} is compressed; its lines are not read")
-                continue
-            try:
-                gen = open_segment(path)
-                if gen.ino != ino:
-                    gen.close()
-                    raise FileNotFoundError(path)
-                gen.end = os.fstat(gen.fd).st_size
-            except OSError:
-                lost += notice(self.name, "lost", f"{name} is gone; its lines cannot be read")
-                continue
-            gen.retained, gen.kind, gen.successor, gen.pending = (
-                False,
-                "rotated",
-                seg.successor,
-                tuple(pending),
-            )
-            return lost, gen
-        seg.pending = ()
-        return lost, seg.successor
 
     async def read_back(self, cursor: FileCursor | None, count: int) -> list[HistoryLine]:
         if cursor is None:
