@@ -265,6 +265,40 @@ async def test_one_xread_per_stream_per_node_feeds_every_viewer(io_loop, redis_s
     assert len(node.app.catalog.channels["h/app.log"].head) == 8
 
 
+async def test_a_node_stops_reading_a_busy_stream_when_its_last_viewer_leaves(
+    io_loop, redis_server, cleanup, log_file
+):
+    await start_agent(cleanup, redis_server, "h", log_file)
+    node = start_node(cleanup, redis_server)
+    viewer = await open_stream(cleanup, node, "/events/h/app.log?lines=0")
+    append(log_file, b"one\n")
+    assert texts(await viewer.lines(1)) == ["one"]
+    await viewer.close()
+    source = node.app.catalog.channels["h/app.log"].source
+    busy = True
+
+    async def write_on() -> None:
+        i = 0
+        while busy:
+            append(log_file, b"busy %d\n" % i)
+            i += 1
+            await asyncio.sleep(0.01)
+
+    writer = asyncio.ensure_future(write_on())
+    try:
+
+        async def stopped() -> bool:
+            return source._reader is None
+
+        await until(stopped)  # within one XREAD of the last viewer leaving, busy or not
+        calls = await xread_calls(redis_server)
+        await asyncio.sleep(0.3)
+        assert await xread_calls(redis_server) == calls
+    finally:
+        busy = False
+        await writer
+
+
 async def test_backlog_and_file_events_carried_through_the_stream(io_loop, redis_server, cleanup, log_file):
     append(log_file, lines("old", 0, 5))
     await start_agent(cleanup, redis_server, "h", log_file, lines=3)
