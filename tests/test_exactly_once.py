@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import threading
 import time
 
 import pytest
@@ -450,3 +451,57 @@ async def test_a_compressed_generation_on_the_way_is_reported_lost(io_loop, log_
     text = await _resume_after_restart(app_config, last_id, b"data: e")
     assert _capture_lines(text) == ["b", "e"]
     assert "app.log.1.gz is compressed" in text and "event: lost" in text
+
+
+def _collect(port: int, path: str, stop: threading.Event, out: list[bytes]) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not chunk:
+                break
+            out.append(chunk)
+
+
+@pytest.mark.parametrize("style", ["rename over", "rename away", "delete and recreate"])
+def test_fifty_rotations_20ms_apart_lose_no_generation(tmp_path, server_process, style):
+    """Each generation lives 20 ms: it is opened as soon as it appears, and read to its end."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b"")
+    server = server_process(str(log), "--lines", "0", "--heartbeat", "0")
+    stop, received = threading.Event(), []
+    reader = threading.Thread(target=_collect, args=(server.port, "/events/app.log", stop, received))
+    reader.start()
+    try:
+        _read_until_text(received, b"retry:")
+        for i in range(50):
+            if style == "rename over":
+                fresh = tmp_path / "next"
+                fresh.write_bytes(b"")
+                os.rename(fresh, log)
+            elif style == "rename away":
+                os.rename(log, f"{log}.{i}")
+                log.write_bytes(b"")
+            else:
+                os.remove(log)
+                log.write_bytes(b"")
+            append(log, b"generation %d\n" % i)
+            time.sleep(0.02)
+        _read_until_text(received, b"data: generation 49\n")
+    finally:
+        stop.set()
+        reader.join()
+    text = b"".join(received).decode()
+    got = [ln[6:] for ln in text.split("\n") if ln.startswith("data: generation")]
+    assert got == [f"generation {i}" for i in range(50)]
+
+
+def _read_until_text(received: list[bytes], needle: bytes, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while needle not in b"".join(received):
+        assert time.monotonic() < deadline, f"{needle!r} did not arrive"
+        time.sleep(0.01)

@@ -368,7 +368,7 @@ async def test_huge_line_is_cut_into_pieces_with_bounded_memory(http_server_clie
 
 
 async def test_safety_net_catches_lost_watch_events(http_server_client, log_file, mode, monkeypatch):
-    monkeypatch.setattr(watch.Watcher, "on_any_event", lambda self, event: None)
+    monkeypatch.setattr(watch.Watcher, "_event", lambda self, *event: None)
     reader = await stream(http_server_client)
     append(log_file, b"no event for this\n")
     assert (await reader.next(2))["data"] == "no event for this"

@@ -1,12 +1,14 @@
-"""watchdog Observer -> IOLoop wake-ups. No file is ever read here.
+"""watchdog events -> IOLoop wake-ups. No file is ever read here.
 
 watchdog watches directories, so for each followed path tailsse watches its parent (and,
 for a symlink, its target's parent) non-recursively and filters events by name. When a
 parent does not exist yet, the nearest existing ancestor is watched for the directory
 that leads to the file, and the watch moves down as directories appear.
 
-Events from the observer thread are coalesced: however many arrive, at most one callback
-is queued on the IOLoop until it has run. Renames that move a followed file away are
+On Linux the events come straight from watchdog's inotify reader thread (see
+:mod:`tailsse.following.inotify`); elsewhere, and with ``--poll``, from a watchdog Observer.
+Events are coalesced: however many arrive, at most one callback is queued on the IOLoop
+until it has run. Renames that move a followed file away are
 recorded in order, so the follower can find every rotated-away generation, even when
 several rotations happened before it looked.
 """
@@ -23,13 +25,19 @@ from collections.abc import Callable
 from tornado.ioloop import IOLoop
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
+
+from tailsse.following import inotify
 
 log = logging.getLogger(__name__)
 
 MAX_MOVES = 4096  # renames remembered for finding rotated-away files
-QUIET = 0.1  # seconds without events before the list of renames is taken as complete
+# Seconds without events before the renames seen so far are taken as complete: events
+# straight from inotify arrive within a fraction of a millisecond; the Observer holds
+# renames back to pair them.
+QUIET = 0.1
+QUIET_DIRECT = 0.005
 
 
 def interests(path: str) -> dict[str, str]:
@@ -52,11 +60,16 @@ class Watcher(FileSystemEventHandler):
     def __init__(self, on_change: Callable[[str], None], poll: bool, interval: float) -> None:
         self._loop: IOLoop | None = None  # set by start()
         self._on_change = on_change
-        self._observer: BaseObserver = PollingObserver(timeout=interval) if poll else Observer()
+        self._direct = (
+            None if poll or not inotify.available() else inotify.DirectWatches(self._event, self._all)
+        )
+        self._observer: BaseObserver | None = None
+        if self._direct is None:
+            self._observer = PollingObserver(timeout=interval) if poll else Observer()
         self._lock = threading.Lock()
         self._pending: set[str] = set()
         self._names: dict[str, set[str]] = {}  # name of interest -> followed paths
-        self._watches: dict[str, tuple[ObservedWatch, int]] = {}  # dir -> (watch, dir inode)
+        self._watches: dict[str, tuple[object, int]] = {}  # dir -> (watch, dir inode)
         self._followed: set[str] = set()
         self._moves: deque[tuple[str, str]] = deque(maxlen=MAX_MOVES)
         self._new_file_dirs: set[str] = set()  # served directories: new files matter
@@ -96,33 +109,51 @@ class Watcher(FileSystemEventHandler):
             if current[1] == ino:
                 return
             # The directory was removed and created again: the old watch is dead.
-            try:
-                self._observer.unschedule(current[0])
-            except (KeyError, OSError):
-                pass
-            del self._watches[directory]
+            self._unwatch(directory, current[0])
         try:
-            watch = self._observer.schedule(self, directory, recursive=False)
+            watch: object = directory
+            if self._direct is not None:
+                self._direct.add(directory)
+            elif self._observer is not None:
+                watch = self._observer.schedule(self, directory, recursive=False)
         except OSError as exc:
             log.warning("cannot watch %s: %s", directory, exc)
             return
         self._watches[directory] = (watch, ino)
+
+    def _unwatch(self, directory: str, watch: object) -> None:
+        del self._watches[directory]
+        if self._direct is not None:
+            self._direct.remove(directory)
+        elif self._observer is not None:
+            try:
+                self._observer.unschedule(watch)  # type: ignore[arg-type]
+            except (KeyError, OSError):
+                pass
 
     def watched_directories(self) -> list[str]:
         """Directories with a live watch (for tests and diagnostics)."""
         return sorted(self._watches)
 
     def start(self, loop: IOLoop) -> None:
-        """Start the observer thread; changes are reported on ``loop``."""
-        self._loop = loop
-        self._observer.daemon = True
-        self._observer.start()
+        """Report changes on ``loop`` from now on (starting the observer thread, if one)."""
+        with self._lock:
+            self._loop = loop
+            early = bool(self._pending)
+        if early:
+            loop.add_callback(self._flush)
+        if self._observer is not None:
+            self._observer.daemon = True
+            self._observer.start()
 
     def stop(self) -> None:
-        """Stop the observer thread and wait for it."""
-        self._observer.stop()
-        if self._observer.is_alive():
-            self._observer.join(timeout=2)
+        """Stop watching (and the observer thread, if one)."""
+        if self._direct is not None:
+            self._direct.close()
+        if self._observer is not None:
+            self._observer.stop()
+            if self._observer.is_alive():
+                self._observer.join(timeout=2)
         self._watches.clear()
 
     def quiet_for(self) -> float:
@@ -133,7 +164,8 @@ class Watcher(FileSystemEventHandler):
         """
         if self._poll:
             return 0.0
-        return max(0.0, QUIET - (time.monotonic() - self._last_event))
+        quiet = QUIET_DIRECT if self._direct is not None else QUIET
+        return max(0.0, quiet - (time.monotonic() - self._last_event))
 
     def moved_away(self, path: str) -> list[str]:
         """Where the files that were renamed away from ``path`` are now, oldest first."""
@@ -147,27 +179,41 @@ class Watcher(FileSystemEventHandler):
         return names
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        """Runs on the observer thread: note which followed paths to check."""
-        src = os.fsdecode(event.src_path)
+        """Runs on the observer thread."""
         dest = os.fsdecode(getattr(event, "dest_path", "") or "")
+        self._event(event.event_type, os.fsdecode(event.src_path), dest, event.is_directory)
+
+    def _all(self) -> None:
+        """Events were lost: check every followed path, and look for new files."""
+        with self._lock:
+            every = {p for paths in self._names.values() for p in paths} | {""}
+        self._wake(every)
+
+    def _event(self, kind: str, src: str, dest: str, is_directory: bool) -> None:
+        """Runs on the thread that saw the event: note which followed paths to check."""
         hit: set[str] = set()
         self._last_event = time.monotonic()
         with self._lock:
-            if event.event_type == "moved" and dest:
+            if kind == "moved" and src and dest:
                 self._moves.append((src, dest))
             for name in (src, dest):
                 if name:
                     hit |= self._names.get(name, set())
-            if event.event_type in ("created", "moved") and not event.is_directory:
+            if kind in ("created", "moved") and not is_directory:
                 landed = dest or src
                 if os.path.dirname(landed) in self._new_file_dirs and landed not in self._names:
                     hit.add("")
-            if not hit:
-                return
-            wake = not self._pending
-            self._pending |= hit
-        if wake and self._loop is not None:
-            self._loop.add_callback(self._flush)
+        self._wake(hit)
+
+    def _wake(self, paths: set[str]) -> None:
+        if not paths:
+            return
+        with self._lock:
+            wake = not self._pending and self._loop is not None
+            self._pending |= paths
+            loop = self._loop
+        if wake and loop is not None:
+            loop.add_callback(self._flush)
 
     def _flush(self) -> None:
         with self._lock:
