@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import append, open_stream
+from tests.conftest import CaptureTransport, append, open_stream
 
 
 def _read_until(sock: socket.socket, needle: bytes, timeout: float = 5.0) -> bytes:
@@ -304,33 +304,21 @@ def test_allowed_host_option_is_checked():
         Config(allowed_host=("not a name",))
 
 
-class PacedTransport:
+class PacedTransport(CaptureTransport):
     """A connection that takes each write only when the test says so."""
 
     def __init__(self) -> None:
-        self.sent: list[bytes] = []
+        super().__init__()
         self.waiting: list[asyncio.Future[None]] = []
         self.free = False
 
     def send(self, data: bytes):
-        self.sent.append(data)
+        super().send(data)
         if self.free:
             return None
         future = asyncio.get_running_loop().create_future()
         self.waiting.append(future)
         return future
-
-    def push(self, payload) -> None:
-        self.sent.append(payload.data)
-
-    def buffered(self) -> int:
-        return 0
-
-    def closed(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
 
     def take_one(self) -> None:
         while self.waiting:
@@ -344,10 +332,6 @@ class PacedTransport:
         for future in self.waiting:
             if not future.done():
                 future.set_result(None)
-
-    @property
-    def text(self) -> str:
-        return b"".join(self.sent).decode()
 
 
 async def test_a_viewer_behind_the_head_is_told_of_a_copytruncate_and_goes_on_from_the_start(
