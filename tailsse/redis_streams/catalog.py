@@ -95,7 +95,7 @@ class RedisCatalog(Catalog):
             await self.discover()
         return self.channels.get(name)
 
-    async def files(self) -> dict[str, Any]:
+    async def files(self) -> dict[str, object]:
         """Each stream with its source, file, length, the agent's state and whether it runs."""
         await self.discover()
         sources = sorted(self.sources.values(), key=lambda s: s.name)
@@ -125,10 +125,10 @@ class RedisCatalog(Catalog):
             row["agent"] = "up" if alive else "down"
         return {"files": rows, "redis": self._redis_status()}
 
-    async def health(self) -> tuple[int, dict[str, Any]]:
+    async def health(self) -> tuple[int, dict[str, object]]:
         """200 while Redis answers, 503 while it does not (streams stay open)."""
         await self.discover()
-        body = {
+        body: dict[str, object] = {
             "status": "ok" if not self.error else "redis unavailable",
             "files": len(self.channels),
             "streams": self.subscriber_count(),
@@ -136,5 +136,5 @@ class RedisCatalog(Catalog):
         }
         return (200 if not self.error else 503), body
 
-    def _redis_status(self) -> dict[str, Any]:
+    def _redis_status(self) -> dict[str, object]:
         return {"ok": not self.error, "error": self.error}

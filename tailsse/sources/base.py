@@ -174,3 +174,11 @@ class Channel(Protocol):
     def subscribe(self, transport: Transport, last_event_id: str | None, backlog: int) -> Viewer:
         """Start a stream: resume after ``last_event_id`` or send ``backlog`` lines first."""
         ...
+
+    def ping_idle(self, deadline: float, ping: bytes) -> None:
+        """Send ``ping`` to every stream that has written nothing since ``deadline``."""
+        ...
+
+    def close(self) -> None:
+        """End every stream and stop the source."""
+        ...

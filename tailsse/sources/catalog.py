@@ -9,7 +9,8 @@ where the channels come from.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 from tornado.ioloop import PeriodicCallback
 
@@ -19,6 +20,7 @@ from tailsse.sources.fanout import Fanout, StreamCount
 from tailsse.sse import encode as sse
 
 LOCAL_NAME = r"([^/]+)"  # a name is one URL path segment
+C = TypeVar("C")
 
 
 class Catalog:
@@ -29,15 +31,15 @@ class Catalog:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.channels: dict[str, Fanout[Any]] = {}
+        self.channels: dict[str, Channel] = {}
         self.streams = StreamCount()
         self._timers: list[PeriodicCallback] = []
         self.started = False
 
-    def add_source(self, source: Source[Any]) -> Fanout[Any]:
+    def add_source(self, source: Source[C]) -> Fanout[C]:
         """Serve ``source`` under its name."""
         config = self.config
-        channel: Fanout[Any] = Fanout(source, config.retry_ms, config.write_buffer_limit, self.streams)
+        channel = Fanout(source, config.retry_ms, config.write_buffer_limit, self.streams)
         self.channels[source.name] = channel
         return channel
 
@@ -53,7 +55,7 @@ class Catalog:
     def begin(self) -> None:
         """What a kind of catalog starts (files, watches, discovery)."""
 
-    def every(self, seconds: float, callback: Any) -> None:
+    def every(self, seconds: float, callback: Callable[[], None]) -> None:
         """Run ``callback`` periodically until the catalog closes."""
         timer = PeriodicCallback(callback, seconds * 1000)
         timer.start()
@@ -75,11 +77,11 @@ class Catalog:
         """The channel of a name, if there is one."""
         return self.channels.get(name)
 
-    async def files(self) -> dict[str, Any]:
+    async def files(self) -> dict[str, object]:
         """The body of ``/api/files``."""
         raise NotImplementedError
 
-    async def health(self) -> tuple[int, dict[str, Any]]:
+    async def health(self) -> tuple[int, dict[str, object]]:
         """The status and body of ``/healthz``."""
         return 200, {"status": "ok", "files": len(self.channels), "streams": self.subscriber_count()}
 

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
 
 from tornado.ioloop import IOLoop
 
@@ -259,7 +258,7 @@ class FileSource:
         seg.readers -= 1
         seg.release()  # a file opened only for readers closes with the last of them
 
-    def info(self, started: bool) -> dict[str, Any]:
+    def info(self, started: bool) -> dict[str, object]:
         """This file's row in ``/api/files``."""
         try:
             st = os.stat(self.follower.path)
@@ -302,5 +301,5 @@ class FileCatalog(Catalog):
         """Pick up files that appeared in served directories or now match a glob."""
         self.fileset.rescan()
 
-    async def files(self) -> dict[str, Any]:
+    async def files(self) -> dict[str, object]:
         return {"files": [source.info(self.started) for source in self.sources.values()]}

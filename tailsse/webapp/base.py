@@ -141,7 +141,7 @@ class BaseHandler(RedactedSummary):
             # Tornado's version also logs repr(request), which holds the URI unredacted.
             app_log.error("Uncaught exception %s", self._request_summary(), exc_info=value)
 
-    def finish_json(self, body: Any) -> None:
+    def finish_json(self, body: object) -> None:
         """Answer with a JSON document that is never cached."""
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")

@@ -9,6 +9,7 @@ import ssl
 from typing import Any
 from urllib.parse import unquote_plus
 
+from tornado.httputil import HTTPServerRequest
 from tornado.web import HTTPError, RequestHandler, StaticFileHandler
 
 from tailsse.config import Config
@@ -164,7 +165,7 @@ class HostCheck:
         return True
 
 
-def header_bytes(request: Any) -> int:
+def header_bytes(request: HTTPServerRequest) -> int:
     """The size of a request's start line and headers as received (about)."""
     size = len(request.method or "") + len(request.uri or "") + len(request.version or "") + 4
     for name, value in request.headers.get_all():
