@@ -191,8 +191,17 @@ class Watcher(FileSystemEventHandler):
 
     def _event(self, kind: str, src: str, dest: str, is_directory: bool) -> None:
         """Runs on the thread that saw the event: note which followed paths to check."""
-        hit: set[str] = set()
+        if kind == "modified":
+            # The common case on a busy log, kept cheap: nothing to do when the path is
+            # already due to be checked. (Set reads need no lock; writes take it.)
+            paths = self._names.get(src)
+            if not paths or paths <= self._pending:
+                return
+            self._wake(set(paths))
+            return
+        # Only renames, creations and deletions can leave the list of renames incomplete.
         self._last_event = time.monotonic()
+        hit: set[str] = set()
         with self._lock:
             if kind == "moved" and src and dest:
                 self._moves.append((src, dest))
