@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.chaos_support import ChaosParams, run_chaos
+from tests.chaos_support import ChaosParams, dump, run_chaos
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--workdir", help="keep logs and server output here (default: a temporary directory)")
     ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--dump", help="write every client's events and the generations here (JSON lines)")
     ap.add_argument("--evidence", type=int, default=8, help="lines of evidence shown per client")
     args = ap.parse_args(argv)
     params = ChaosParams(
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
+    if args.dump:
+        dump(report, Path(args.dump))
     print(report.table())
     evidence = report.evidence(args.evidence)
     if evidence:
@@ -106,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             "written": report.written,
             "rotations": report.rotations,
             "restarts": report.restarts,
+            "down": report.down,
             "reconnects": report.reconnects,
             "clients": [
                 {k: v for k, v in dataclasses.asdict(c).items() if k != "evidence"} for c in report.clients

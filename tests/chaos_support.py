@@ -813,8 +813,12 @@ class ChaosReport:
     written: dict[str, int] = field(default_factory=dict)
     rotations: dict[str, int] = field(default_factory=dict)
     restarts: int = 0
+    down: list[tuple[float, float]] = field(default_factory=list)  # server down, seconds from the start
     reconnects: int = 0
     clients: list[ClientReport] = field(default_factory=list)
+    records: list[StreamRecord] = field(default_factory=list)
+    ledger: Ledger | None = None
+    t0: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -828,7 +832,9 @@ class ChaosReport:
             + ", ".join(f"{k} {v}" for k, v in self.written.items())
             + ")",
             "rotations: " + (", ".join(f"{k} {v}" for k, v in sorted(self.rotations.items())) or "none"),
-            f"server restarts {self.restarts}; client reconnects {self.reconnects}",
+            f"server restarts {self.restarts}"
+            + (" (down " + ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in self.down) + ")" if self.down else "")
+            + f"; client reconnects {self.reconnects}",
             "",
             "| client | file | connects | received | expected | lost | excused | duplicated | reordered "
             "| partial | foreign | lost events |",
@@ -1175,12 +1181,50 @@ class _Chaos:
         report = ChaosReport(p, duration=duration, rotations=dict(self.ledger.rotations), notes=self.notes)
         report.written = dict(finals)
         report.restarts = len(self.restarts)
+        report.down = [(a - self.t0, b - self.t0) for a, b in self.restarts]
+        report.ledger, report.t0 = self.ledger, self.t0
         kinds = [("raw", c.record) for c in self.raw] + [("follow", f.record) for f in self.follows]
         for kind, record in kinds:
             rep = analyse(record, kind, record.name, self.ledger, finals[record.name], self.t0, self.restarts)
             report.clients.append(rep)
+            report.records.append(record)
             report.reconnects += max(0, rep.connects - 1)
         return report
+
+
+def dump(report: ChaosReport, directory: Path) -> None:
+    """Every client's events and the ledger's generations, as JSON lines, for a post-mortem."""
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    t0 = report.t0
+    assert report.ledger is not None
+    with open(directory / "generations.jsonl", "w") as out:
+        for g in report.ledger.gens.values():
+            row = {
+                "file": g.file,
+                "gen": g.gen,
+                "ino": f"{g.ino:x}",
+                "start": g.t_start - t0,
+                "ended_by": g.ended_by,
+            }
+            row["gone"] = None if g.t_gone is None else g.t_gone - t0
+            out.write(json.dumps(row) + "\n")
+    for record in report.records:
+        with open(directory / f"{record.label}.jsonl", "w") as out:
+            for i, s in enumerate(record.sessions):
+                row = {"session": i, "start": s.t_start - t0, "sent_id": s.sent_id, "end_reason": s.end}
+                row["ready"] = None if s.t_ready is None else s.t_ready - t0
+                row["end"] = None if s.t_end is None else s.t_end - t0
+                out.write(json.dumps(row) + "\n")
+            for e in record.events:
+                line = parse_line(e.data) if e.kind == "message" else None
+                row = {"t": round(e.t - t0, 4), "s": e.session, "kind": e.kind, "id": e.id}
+                if line is not None:
+                    row.update(gen=line.gen, seq=line.seq)
+                elif e.kind == "message":
+                    row["data"] = e.data[:200]
+                out.write(json.dumps(row) + "\n")
 
 
 def run_chaos(params: ChaosParams, workdir: Path) -> ChaosReport:
