@@ -37,14 +37,6 @@ def check(report: ChaosReport, restarts: bool = True) -> None:
     assert report.clean, report.table() + "\n" + report.evidence()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="(1) while any watched directory sees an event at least every 100 ms (Watcher.quiet_for is "
-    "global, reset by every event), the follower never switches to the new file: rename-over, "
-    "delete-recreate and symlink-retarget generations written meanwhile are skipped, hundreds to "
-    "thousands of lines each, with a `rotated` event and no `lost`; (2) after a restart, resuming in a "
-    "rotated file goes straight to the current file (see test_resume_after_restart_reads_every_generation)",
-)
 def test_chaos_continuous_writes(tmp_path):
     """Three files written every 5 ms (one at 800 long lines/s), 10 s of chaos with restarts."""
     check(run_chaos(ChaosParams(duration=10.0, restart_every=3.0, seed=1), tmp_path))
@@ -139,12 +131,6 @@ def kinds(client: RawClient, session: int) -> list[str]:
     return [e.kind for e in client.record.events if e.session == session and e.kind != "message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resuming after a restart finds the id's file by name (app.log.2) and then sets its successor "
-    "to the current file: the generation rotated in between (app.log.1, lines #8-#10, still on disk) is "
-    "skipped, with `rotated` and no `lost`",
-)
 def test_resume_after_restart_reads_every_generation(resumed):
     """Down: app.log gets lines 6-7, is rotated (logrotate create), the new one gets 8-10,
     is rotated again, the newest gets 11-12. The client resumes after line 5: 6-14, once."""
@@ -237,13 +223,6 @@ def test_resume_after_restart_lost_skips_nothing_still_on_disk(resumed):
     assert received(client) == [1, 2, 3, 4, 5, *range(8, 15)], (received(client), kinds(client, 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a viewer demoted to reading from the file (here after about #7000, 3.7 MB in) whose file is then "
-    "truncated below its position is put back at the head by at_head() with no notice: the lines written "
-    "after the truncation (#20001-#20100, still in the file) are never sent, nor is `truncated`; it "
-    "continues with the next new line (#20101)",
-)
 def test_stalled_viewer_and_copytruncate(tmp_path):
     """A viewer stops reading (small SO_RCVBUF) while 11 MB are written; the file is then
     copytruncated and written again. When it reads again, what it missed of the old

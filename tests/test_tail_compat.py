@@ -39,17 +39,6 @@ pytestmark = pytest.mark.skipif(not os.access(TAIL, os.X_OK), reason="GNU tail i
 MODES = ["inotify", "poll"]  # poll: tail ---disable-inotify and tailsse --poll
 
 
-def quiet_defect(what: str) -> pytest.MarkDecorator:
-    """The defect behind the tests that fail today: the follower waits for 100 ms without any
-    event in the watched directories (Watcher.quiet_for, reset by every event of any file)
-    before it moves to the file now at the path, so it never moves while events keep coming."""
-    return pytest.mark.xfail(
-        strict=True,
-        reason="Watcher.quiet_for postpones following the new file while events come less than 100 ms apart: "
-        + what,
-    )
-
-
 class Scribe:
     """Writes numbered lines (one write() per call) and remembers every one, in order."""
 
@@ -586,9 +575,6 @@ def test_rapid_rename_away_and_create(tmp_path, stop):
     rapid(tmp_path, stop, path, rotate, 100, 0.01, expect_all=True)
 
 
-@quiet_defect(
-    "the follower stays on generation 0 for the whole burst and then jumps to the last one: generations 1-49 (98 lines, 94-98 of them printed by tail -F) are skipped with a single `rotated` and no `lost`"
-)
 def test_rapid_rename_over(tmp_path, stop):
     """50 times 20 ms apart: a new generation written as app.log.new, renamed over app.log, appended."""
     path = tmp_path / "app.log"
@@ -619,9 +605,6 @@ def test_rapid_copytruncate(tmp_path, stop):
     rapid(tmp_path, stop, path, rotate, 50, 0.01, expect_all=False)
 
 
-@quiet_defect(
-    "generations 1-49 (98 lines; tail -F printed all 102) are skipped with a single `rotated` and no `lost`"
-)
 def test_rapid_delete_and_recreate(tmp_path, stop):
     """50 times 20 ms apart: rm app.log; a new app.log with a line; another line."""
     path = tmp_path / "app.log"
@@ -636,9 +619,6 @@ def test_rapid_delete_and_recreate(tmp_path, stop):
     rapid(tmp_path, stop, path, rotate, 50, 0.02, expect_all=False)
 
 
-@quiet_defect(
-    "generations 1-49 are skipped with a single `rotated` and no `lost`; tail -F printed only about 10 lines, but tailsse none of those"
-)
 def test_rapid_symlink_retarget(tmp_path, stop):
     """50 times 20 ms apart: target N written, app.log (a symlink) retargeted to it, appended."""
     (tmp_path / "t").mkdir()
@@ -686,17 +666,13 @@ def replace_by(style: str, tmp_path: Path, path: Path) -> Callable[[Scribe, int]
     return rotate
 
 
-BUSY = "a line every 10 ms keeps it from reaching 0: the follower stays on the replaced file and skips "
-BUSY += "generations 1 and 2 (about 75 lines, printed by tail -F) with one `rotated` and no `lost`"
-
-
 @pytest.mark.parametrize(
     "style",
     [
         "rename-away",  # passes: the renamed files are found afterwards, only late
-        pytest.param("rename-over", marks=quiet_defect(BUSY)),
-        pytest.param("delete-recreate", marks=quiet_defect(BUSY)),
-        pytest.param("symlink-retarget", marks=quiet_defect(BUSY)),
+        "rename-over",
+        "delete-recreate",
+        "symlink-retarget",
     ],
 )
 def test_rotations_while_written_every_10ms(tmp_path, stop, style):
@@ -727,9 +703,6 @@ def test_rotations_while_written_every_10ms(tmp_path, stop, style):
     sb.check(client, tail, sb.scribe.since(first) if style == "rename-away" else None)
 
 
-@quiet_defect(
-    "events of other.log, which is not followed, reset it too: generation 1 and/or 2 of app.log (2 lines each, printed by tail -F) are skipped with a `rotated` and no `lost`"
-)
 def test_rotations_next_to_a_busy_file(tmp_path, stop):
     """app.log renamed over 3 times, 400 ms apart, while other.log (not followed) next to it
     gets a line every 10 ms: app.log itself gets two lines per generation."""
