@@ -20,7 +20,9 @@ from tailsse.following.fileset import FileSet
 from tailsse.following.follower import Batch, Change, Follower
 from tailsse.following.lines import Lines, Position, at_boundary, backlog_start
 from tailsse.following.segment import Segment
-from tailsse.sources.base import HistoryLine, Sink, notice
+from tailsse.history.local import FileHistory
+from tailsse.history.query import Query
+from tailsse.sources.base import LinesPage, SearchPage, Sink, TimeFound, notice
 from tailsse.sources.catalog import Catalog
 from tailsse.sse import encode as sse
 
@@ -80,6 +82,7 @@ class FileSource:
         self.chunk = config.read_chunk
         self.max_line = config.max_line_bytes
         self.sink: Sink[FileCursor] | None = None
+        self.past = FileHistory(follower, self.max_line, self.chunk)
         self._polling = False
 
     @property
@@ -231,23 +234,19 @@ class FileSource:
             await asyncio.sleep(0.05)
         return b"", cursor
 
-    async def read_back(self, cursor: FileCursor | None, count: int) -> list[HistoryLine]:
-        if cursor is None:
-            seg = self.follower.segment
-            if seg is None:
-                return []
-            cursor = FileCursor.at(seg, self.follower.pos)
-        seg, end = cursor.segment, cursor.offset
-        offset = backlog_start(seg.fd, end, count)
-        out: list[HistoryLine] = []
-        prefix = f"{seg.ino:x}-"
-        while offset < end:
-            lines, offset = seg.read(offset, end, self.chunk, self.max_line)
-            if not lines:
-                break
-            for line_end, tail, data in zip(lines.ends, _tails(lines), lines.data, strict=True):
-                out.append(HistoryLine(f"{prefix}{line_end}{tail.decode()}", data.decode("utf-8")))
-        return out[-count:] if count else []
+    # -- history: read from the files themselves (see tailsse.history) --
+
+    async def lines(self, anchor: str | None, forward: bool, count: int) -> LinesPage:
+        self.wake()  # the head as it is now
+        return await self.past.lines(anchor, forward, count)
+
+    async def search(self, query: Query, before: str | None, limit: int) -> SearchPage:
+        self.wake()
+        return await self.past.search(query, before, limit)
+
+    async def find_time(self, moment: float) -> TimeFound:
+        self.wake()
+        return await self.past.find_time(moment)
 
     def hold(self, cursor: FileCursor) -> FileCursor:
         cursor.segment.readers += 1

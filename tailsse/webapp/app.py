@@ -95,6 +95,9 @@ def make_app(config: Config, files: dict[str, str] | None = None, catalog: Catal
         url(prefix + r"embed/" + name, handlers.PageHandler, {**page, "embed": True}, name="embed"),
         url(prefix + r"events/" + name, handlers.EventsHandler, {**deps, "cors": True}, name="events"),
         url(prefix + r"api/files", handlers.FilesHandler, deps, name="files"),
+        url(prefix + r"api/lines/" + name, handlers.LinesHandler, deps, name="lines"),
+        url(prefix + r"api/search/" + name, handlers.SearchHandler, deps, name="search"),
+        url(prefix + r"api/time/" + name, handlers.TimeHandler, deps, name="time"),
         # Open even with auth, for load balancers and monitors: it names no file.
         url(prefix + r"healthz", handlers.HealthHandler, {**deps, "public": True}, name="health"),
         # The viewer's own code and styles, public like any web page's scripts.
