@@ -243,6 +243,10 @@ class Channel(Protocol):
         """Send ``ping`` to every stream that has written nothing since ``deadline``."""
         ...
 
+    def viewers(self) -> int:
+        """How many streams are open."""
+        ...
+
     def close(self) -> None:
         """End every stream and stop the source."""
         ...

@@ -10,7 +10,8 @@ from tornado.web import HTTPError
 
 from tailsse.history.query import Query, QueryError
 from tailsse.history.timestamps import iso, parse_time
-from tailsse.sources.base import History, HistoryError, HistoryLine
+from tailsse.sources.base import Channel, History, HistoryError, HistoryLine
+from tailsse.sources.merged import MAX_FILES
 from tailsse.sse import encode as sse
 from tailsse.webapp.base import BaseHandler, Services
 from tailsse.webapp.security import RedactedSummary
@@ -42,8 +43,9 @@ class UnknownHostHandler(RedactedSummary):
 class EventsHandler(BaseHandler):
     """``GET /events/{name}``: a log's lines as Server-Sent Events."""
 
-    async def get(self, name: str) -> None:
-        channel = await self.channel(name)
+    async def get(self, name: str | None = None) -> None:
+        channel = await self.channel(name) if name is not None else await self._merged()
+        name = channel.name
         backlog = self._backlog()
         self.catalog.start()
         if self.catalog.subscriber_count() >= self.config.max_clients:
@@ -63,6 +65,24 @@ class EventsHandler(BaseHandler):
         # From here on the stream owns the connection and writes the response itself.
         transport = StreamTransport(self.detach(), head, chunked)
         transport.on_close = channel.subscribe(transport, last_id, backlog).leave
+
+    async def _merged(self) -> Channel:
+        """``GET /events?file=A&file=B`` (or ``?file=*``): one stream of several files."""
+        names = self.get_query_arguments("file")
+        if not names:
+            raise HTTPError(400, "name the files: /events?file=A&file=B, or ?file=* for every file")
+        if "*" in names:
+            names = [*self.catalog.channels]
+        wanted = sorted(set(names))
+        for name in wanted:
+            if name not in self.catalog.channels:
+                raise HTTPError(404, f"no such file: {name}")
+        if len(wanted) > MAX_FILES:
+            raise HTTPError(400, f"a merged stream has at most {MAX_FILES} files ({len(wanted)} asked for)")
+        try:
+            return await self.catalog.merged(wanted)
+        except LookupError as exc:
+            raise HTTPError(400, str(exc)) from None
 
     def _busy(self, name: str) -> None:
         """Too many streams: ask the client to come back later.
