@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tailsse.following.follower import Follower
 from tailsse.following.lines import Position
 from tailsse.history.dating import NoTimes
@@ -19,14 +21,16 @@ NO_TIMES = (
 class FileHistory:
     """History, search and time for one followed path, from its files on disk."""
 
-    def __init__(self, follower: Follower, max_line: int, chunk: int) -> None:
+    def __init__(self, follower: Follower, max_line: int, chunk: int, refresh: Callable[[], None]) -> None:
         self.follower = follower
+        self.refresh = refresh  # brings the head up to date
         self.max_line = max_line
         self.chunk = chunk
 
     def _timeline(self) -> Timeline:
         """The generations still on disk and the file up to the head, for one request."""
         fol = self.follower
+        self.refresh()  # the head as it is now
         queued = frozenset(seg.ino for seg in fol.queue)  # rotated away, not yet read
         return Timeline(fol.path, fol.segment, fol.pos, self.max_line, self.chunk, skip=queued)
 

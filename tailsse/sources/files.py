@@ -83,7 +83,7 @@ class FileSource:
         self.sink: Sink[FileCursor] | None = None
         # Merged streams this file is part of hear each batch of its head (see merged.py).
         self.listeners: list[Callable[[list[Batch | Change], FileCursor | None], None]] = []
-        self.past = FileHistory(follower, self.max_line, self.chunk)
+        self.past = FileHistory(follower, self.max_line, self.chunk, self.refresh)
         self._polling = False
 
     @property
@@ -255,15 +255,12 @@ class FileSource:
     # -- history: read from the files themselves (see tailsse.history) --
 
     async def lines(self, anchor: str | None, forward: bool, count: int) -> LinesPage:
-        self.wake()  # the head as it is now
         return await self.past.lines(anchor, forward, count)
 
     async def search(self, query: Query, before: str | None, limit: int) -> SearchPage:
-        self.wake()
         return await self.past.search(query, before, limit)
 
     async def find_time(self, moment: float) -> TimeFound:
-        self.wake()
         return await self.past.find_time(moment)
 
     def hold(self, cursor: FileCursor) -> FileCursor:
@@ -274,13 +271,3 @@ class FileSource:
         seg = cursor.segment
         seg.readers -= 1
         seg.release()  # a file opened only for readers closes with the last of them
-
-    def info(self, started: bool) -> dict[str, object]:
-        """This file's row in ``/api/files``."""
-        try:
-            st = os.stat(self.follower.path)
-            size, exists = st.st_size, True
-        except OSError:
-            size, exists = None, False
-        state = self.follower.state if started else ("following" if exists else "missing")
-        return {"name": self.name, "size": size, "exists": exists, "state": state}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from tailsse.config import Config
@@ -48,7 +49,7 @@ class FileCatalog(Catalog):
         self.fileset.rescan()
 
     async def files(self) -> dict[str, object]:
-        return {"files": [source.info(self.started) for source in self.sources.values()]}
+        return {"files": [info(source, self.started) for source in self.sources.values()]}
 
     async def merged(self, names: Sequence[str]) -> Channel:
         key = tuple(sorted(set(names)))
@@ -64,3 +65,14 @@ class FileCatalog(Catalog):
         idle = [key for key, channel in self.merges.items() if not channel.viewers()]
         for key in idle[: max(0, len(self.merges) - KEEP_MERGED)]:
             self.merges.pop(key).close()
+
+
+def info(source: FileSource, started: bool) -> dict[str, object]:
+    """This file's row in ``/api/files``."""
+    try:
+        st = os.stat(source.follower.path)
+        size, exists = st.st_size, True
+    except OSError:
+        size, exists = None, False
+    state = source.follower.state if started else ("following" if exists else "missing")
+    return {"name": source.name, "size": size, "exists": exists, "state": state}
