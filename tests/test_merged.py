@@ -255,3 +255,19 @@ def _status(url: str) -> int:
             return r.status
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+def test_follow_prints_each_line_with_its_file(logs, server_process):
+    from tests.test_client import Follow
+
+    server = server_process("--max-line-bytes", "64", *(str(path) for path in logs.values()))
+    append(logs["a.log"], b"from a\n")
+    append(logs["c.log"], b"from c " + b"x" * 100 + b"\n")  # an over-long line, sent in pieces
+    labelled = Follow(server.url + "events?file=*&lines=2")
+    bare = Follow("--no-label", server.url + "events?file=a.log&file=c.log&lines=2")
+    try:
+        assert sorted(labelled.take(2)) == [b"a.log | from a\n", b"c.log | from c " + b"x" * 100 + b"\n"]
+        assert sorted(bare.take(2)) == [b"from a\n", b"from c " + b"x" * 100 + b"\n"]
+    finally:
+        labelled.kill()
+        bare.kill()

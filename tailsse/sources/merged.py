@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -27,40 +26,10 @@ from tailsse.history.query import Query
 from tailsse.history.timestamps import line_time
 from tailsse.sources.base import HistoryError, LinesPage, SearchPage, Sink, TimeFound, notice
 from tailsse.sources.files import FileCursor, FileSource, line_tails
+from tailsse.sources.merged_ids import MISSING, PREFIX, parse_merged, tags
 from tailsse.sse import encode as sse
 
 Listener = Callable[[list[Batch | Change], FileCursor | None], None]
-MAX_FILES = 50  # files in one merged stream: ids stay under about 1.7 KB
-PREFIX = b"m."
-MISSING = b"_"
-
-
-def tags(names: Sequence[str]) -> list[bytes]:
-    """Each file's tag in ids: 24 bits of its name's CRC-32, made unique within the stream."""
-    out: list[bytes] = []
-    for name in names:
-        salt = 0
-        while True:
-            tag = b"%06x" % (zlib.crc32(f"{name}\0{salt}".encode() if salt else name.encode()) & 0xFFFFFF)
-            if tag not in out:
-                break
-            salt += 1
-        out.append(tag)
-    return out
-
-
-def parse_merged(text: str | None, known: Sequence[bytes]) -> dict[bytes, str] | None:
-    """The per-file ids in a merged id, by tag (only tags of this stream); None if not one."""
-    if not text or not text.startswith("m."):
-        return None
-    parts = text[2:].split(".")
-    found: dict[bytes, str] = {}
-    for part in parts:
-        tag = part[:6].encode()
-        if len(part) < 7 or tag not in known:
-            return None
-        found[tag] = part[6:]
-    return found
 
 
 def _position_text(cursor: FileCursor | None) -> bytes:

@@ -11,7 +11,7 @@ from tornado.web import HTTPError
 from tailsse.history.query import Query, QueryError
 from tailsse.history.timestamps import iso, parse_time
 from tailsse.sources.base import Channel, History, HistoryError, HistoryLine
-from tailsse.sources.merged import MAX_FILES
+from tailsse.sources.merged_ids import MAX_FILES
 from tailsse.sse import encode as sse
 from tailsse.webapp.base import BaseHandler, Services
 from tailsse.webapp.security import RedactedSummary
