@@ -271,3 +271,24 @@ def test_follow_prints_each_line_with_its_file(logs, server_process):
     finally:
         labelled.kill()
         bare.kill()
+
+
+async def test_a_position_gone_in_one_file_says_lost_for_that_file_only(http_server_client, logs):
+    expected = write_interleaved(logs, 0, 6)
+    reader, _ = open_stream(http_server_client, "/events?file=*&lines=6")
+    assert await lines(reader, 6) == expected
+    last_id = re.findall(rb"id: (m\.[^\n]+)", bytes(reader.raw))[-1].decode()
+    # The position in a.log names a file that is not there (as after a restart, its file deleted).
+    parts = last_id[2:].split(".")
+    parts[0] = parts[0][:6] + "fffffff-20-1234"
+    gone = "m." + ".".join(parts)
+    append(logs["b.log"], stamp(51) + b" more b\n")
+    resumed, _ = open_stream(http_server_client, "/events?file=*", headers={"Last-Event-ID": gone})
+    events = [await resumed.next() for _ in range(1 + 2 + 1)]
+    lost = [e for e in events if e.get("event") == "lost"]
+    assert len(lost) == 1 and '"a.log"' in lost[0]["data"] and "id" not in lost[0]
+    got = [split(e) for e in events if e.get("event", "message") == "message"]
+    # a.log again from its first byte; b.log exactly after its position.
+    a_lines = [t for n, t in expected if n == "a.log"]
+    assert sorted(got) == sorted([("a.log", t) for t in a_lines] + [("b.log", "2026-12-01T10:00:51Z more b")])
+    assert all(e["id"].startswith("m.") for e in events if "id" in e)

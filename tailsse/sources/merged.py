@@ -127,20 +127,21 @@ class MergedSource:
         prelude = b""
         parts: list[FileCursor | None] = []
         for index, source in enumerate(self.files):
-            if wanted is not None:
-                own = wanted.get(self.tags[index])
-                if own is None or own == "_":
-                    # Missing then (or new to this stream): from the first byte, as "appeared" would.
-                    seg = source.follower.segment
-                    parts.append(source.hold(FileCursor.at(seg, 0)) if seg is not None else None)
-                    continue
-                notes, cursor = source.open(own, 0)
+            seg = source.follower.segment
+            if wanted is None:
+                notes, cursor = source.open(None, 0)  # at the head; the backlog moves it back
                 prelude += notes
                 parts.append(cursor)
-            else:
-                notes, cursor = source.open(None, 0)
-                prelude += notes
-                parts.append(cursor)
+                continue
+            own = wanted.get(self.tags[index])
+            cursor = source.locate(own) if own not in (None, "_") else None
+            if cursor is None and own not in (None, "_"):
+                # Gone: said for this file alone, with no id (the stream's id stays a merged one).
+                prelude += notice(source.name, "lost")
+            if cursor is None:
+                # From the first byte, as "appeared" would (missing then, gone, or new to this stream).
+                cursor = FileCursor.at(seg, 0) if seg is not None else None
+            parts.append(source.hold(cursor) if cursor is not None else None)
         if wanted is None and backlog > 0:
             self._backlog(parts, backlog)
         texts = tuple(tag + _position_text(part) for tag, part in zip(self.tags, parts, strict=True))
