@@ -36,12 +36,13 @@ async def search(
     scanned = 0
     block = BLOCK_MIN * 4
     began = slice_began = time.monotonic()
+    buffer = _Buffer()
     at = timeline.older(place)
     while at.offset > 0:
         part = timeline.parts[at.index]
         tick = time.monotonic()
         size = max(BLOCK_MIN, min(block, SEARCH_BYTES - scanned))
-        start, found = _search_block(query, part, at.offset, size, timeline.max_line)
+        start, found = _search_block(query, part, at.offset, size, timeline.max_line, buffer)
         for line_start, line in found:
             matches.append(line)
             if len(matches) == limit:
@@ -60,46 +61,58 @@ async def search(
     return matches, None, scanned
 
 
+class _Buffer:
+    """One reusable read buffer: reading into it spares a fresh allocation per block."""
+
+    def __init__(self) -> None:
+        self.store = bytearray(BLOCK_MAX)
+
+    def read(self, fd: int, start: int, stop: int) -> memoryview:
+        if stop - start > len(self.store):
+            self.store = bytearray(stop - start)
+        got = os.preadv(fd, [memoryview(self.store)[: stop - start]], start)
+        return memoryview(self.store)[:got]
+
+
 def _search_block(
-    query: Query, part: Part, stop: int, block: int, max_line: int
+    query: Query, part: Part, stop: int, block: int, max_line: int, buffer: _Buffer
 ) -> tuple[int, list[tuple[int, HistoryLine]]]:
     """The matching lines in the whole lines just before ``stop``, newest first, each with its start."""
     seg = part.seg
     start = max(0, stop - block)
-    buf = os.pread(seg.fd, stop - start, start)
+    view = buffer.read(seg.fd, start, stop)
+    store = buffer.store
+    size = len(view)
     first = 0
     if start > 0:
-        cut = buf.find(b"\n")
+        cut = store.find(b"\n", 0, size)
         while cut < 0 and start > 0:  # one line longer than the block: take all of it
             start = max(0, start - block)
-            buf = os.pread(seg.fd, stop - start, start)
-            cut = buf.find(b"\n") if start > 0 else -1
+            view = buffer.read(seg.fd, start, stop)
+            store, size = buffer.store, len(view)
+            cut = store.find(b"\n", 0, size) if start > 0 else -1
         first = cut + 1
-    text = query.prepare(buf)
     hits: list[tuple[int, int]] = []
-    size = len(buf)
     at = first
     while at < size:
-        hit = query.find(text, at, size)
+        hit = query.find(view, at, size)
         if hit < 0:
             break
-        line_start = buf.rfind(b"\n", first, hit) + 1 or first
-        line_end = buf.find(b"\n", hit)
+        line_start = store.rfind(b"\n", first, hit) + 1 or first
+        line_end = store.find(b"\n", hit, size)
         if line_end < 0:
             line_end = size
         hits.append((line_start, line_end))
         at = line_end + 1
     found = []
     prefix = f"{seg.ino:x}-"
+    complete = size > 0 and store[size - 1] == 0x0A
     for line_start, line_end in reversed(hits):
         end = start + line_end + (1 if line_end < size else 0)
-        piece = line_end == size and not buf.endswith(b"\n")
-        data = buf[line_start:line_end]
+        piece = line_end == size and not complete
+        data = bytes(view[line_start:line_end])
         found.append(
-            (
-                start + line_start,
-                history_line(prefix, end, seg.fingerprint(end), data, piece, max_line),
-            )
+            (start + line_start, history_line(prefix, end, seg.fingerprint(end), data, piece, max_line))
         )
     return start + first, found
 

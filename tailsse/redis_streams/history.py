@@ -110,7 +110,7 @@ class StreamHistory:
                     if line is None:
                         continue
                     scanned += len(line) + 1
-                    if query.find(query.prepare(line), 0, len(line)) >= 0:
+                    if query.find(line, 0, len(line)) >= 0:
                         matches.append(HistoryLine(entry_id.decode(), line.decode("utf-8", "replace")))
                         if len(matches) == limit:
                             return SearchPage(matches, _before(entry_id), scanned, None)
