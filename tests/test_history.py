@@ -393,3 +393,20 @@ class TestUnderABasePath:
         assert texts((await get(http_server_client, "/logs/api/lines/app.log"))["lines"]) == ["x"]
         response = await http_server_client.fetch("/api/lines/app.log", raise_error=False)
         assert response.code == 404
+
+
+async def test_history_reads_only_the_file_and_its_real_generations(http_server_client, log_file, tmp_path):
+    """Names that look like generations but are symlinks or hard links, and other neighbours, are never read."""
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_bytes(b"SECRET symlinked\n")
+    other = tmp_path / "outside" / "other.txt"
+    other.write_bytes(b"SECRET hard-linked\n")
+    os.symlink(secret, f"{log_file}.1")
+    os.link(other, f"{log_file}.2")
+    (tmp_path / "app.log.private").write_bytes(b"SECRET neighbour\n")
+    append(log_file, b"the served line\n")
+    page = await get(http_server_client, "/api/lines/app.log?after=start&count=100")
+    assert texts(page["lines"]) == ["the served line"]
+    page = await get(http_server_client, "/api/search/app.log?q=SECRET")
+    assert page["matches"] == [] and page["size"] == len(b"the served line\n")

@@ -68,9 +68,10 @@ class Segment:
             os.close(self.fd)
 
 
-def open_segment(path: str) -> Segment:
-    """Open a regular file (or FIFO-free special file) for reading, non-blocking."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+def open_segment(path: str, follow: bool = True) -> Segment:
+    """Open a regular file for reading, non-blocking (not through a symlink unless ``follow``)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags if follow else flags | os.O_NOFOLLOW)
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -84,20 +85,25 @@ def open_segment(path: str) -> Segment:
 
 
 def open_generation(name: str, skip: Set[tuple[int, int]]) -> Segment | None:
-    """Open a rotated-away generation of a followed file, unless it is one of ``skip``."""
+    """Open a rotated-away generation of a followed file, unless it is one of ``skip``.
+
+    A generation is a regular file with one name: never opened through a symlink, and
+    not if it has other hard links (checked on the open file, so a swap cannot fool it).
+    """
     try:
-        st = os.stat(name)
+        st = os.stat(name, follow_symlinks=False)
     except OSError:
         return None
     key = (st.st_dev, st.st_ino)
     if key in skip:
         return None
     try:
-        seg = open_segment(name)
+        seg = open_segment(name, follow=False)
+        links = os.fstat(seg.fd).st_nlink
     except OSError:
         return None
-    if (seg.dev, seg.ino) != key:
-        seg.close()  # replaced between the stat and the open
+    if (seg.dev, seg.ino) != key or links != 1:
+        seg.close()  # replaced between the stat and the open, or linked elsewhere too
         return None
     seg.kind = "rotated"
     return seg
