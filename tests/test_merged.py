@@ -292,3 +292,12 @@ async def test_a_position_gone_in_one_file_says_lost_for_that_file_only(http_ser
     a_lines = [t for n, t in expected if n == "a.log"]
     assert sorted(got) == sorted([("a.log", t) for t in a_lines] + [("b.log", "2026-12-01T10:00:51Z more b")])
     assert all(e["id"].startswith("m.") for e in events if "id" in e)
+
+
+async def test_merged_view_pages(http_server_client):
+    for path in ("/view?file=a.log&file=b.log", "/embed?file=a.log&file=c.log", "/view?file=*"):
+        response = await http_server_client.fetch(path)
+        assert response.code == 200 and b"<html" in response.body.lower()
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    response = await http_server_client.fetch("/embed?file=a.log&file=nope.log", raise_error=False)
+    assert response.code == 404

@@ -241,6 +241,9 @@ class PageHandler(BaseHandler):
     async def get(self, name: str | None = None) -> None:
         if name is not None:
             await self.channel(name)
+        for wanted in self.get_query_arguments("file"):  # a merged view: /view?file=A&file=B
+            if wanted != "*":
+                await self.channel(wanted)
         page = self.template.replace("{{base}}", html.escape(self.config.base_path, quote=True))
         page = page.replace("{{mode}}", "embed" if self.embed else "page")
         page = page.replace("{{file}}", html.escape(name or "", quote=True))
