@@ -16,6 +16,7 @@ the line before it in its file.
 from __future__ import annotations
 
 import heapq
+import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -148,8 +149,12 @@ class MergedSource:
         return prelude, MergedCursor(tuple(parts), texts)
 
     def _backlog(self, parts: list[FileCursor | None], backlog: int) -> None:
-        """Move each file's start back so the viewer gets the last ``backlog`` lines of the timeline."""
-        found: list[tuple[float, int, int]] = []  # (time, file, line start)
+        """Move each file's start back so the viewer gets the last ``backlog`` lines of the timeline.
+
+        Each file's last ``backlog`` lines are merged newest first, and timestamps are parsed
+        only as far as the merge goes: about ``backlog`` of them, however many files.
+        """
+        newest_first = []
         for index, part in enumerate(parts):
             if part is None:
                 continue
@@ -161,11 +166,10 @@ class MergedSource:
                 )
             except OSError:
                 continue
-            found += [(when, index, begin) for when, begin in _timed(lines, start)]
-        latest = heapq.nlargest(backlog, found, key=lambda row: row[0])
+            newest_first.append(_newest_first(index, lines, start))
         starts: dict[int, int] = {}
-        for _, index, begin in latest:
-            starts[index] = min(begin, starts.get(index, begin))
+        for _, index, begin in itertools.islice(heapq.merge(*newest_first), backlog):
+            starts[index] = begin  # each file's lines come newest first: the last one is its start
         for index, begin in starts.items():
             part = parts[index]
             assert part is not None
@@ -252,18 +256,23 @@ def _last_id(ino: int, lines: Lines) -> bytes:
     return b"%x-%d%s" % (ino, lines.ends[-1], line_tails(lines)[-1]) if lines.ends else b""
 
 
-def _timed(lines: Lines, start: int) -> list[tuple[float, int]]:
-    """Each line's time (the previous line's when it has none) and where it starts."""
-    out = []
-    when = float("-inf")
-    begin = start
-    for end, data in zip(lines.ends, lines.data, strict=True):
-        seconds = line_time(data)
+def _newest_first(index: int, lines: Lines, start: int) -> Iterator[tuple[float, int, int]]:
+    """(-time, file, line start) of a file's lines, newest first; a line without a time takes the newer one's.
+
+    The pieces of an over-long line count as one line, starting where its first piece does.
+    """
+    pieces = lines.pieces or set()
+    first = [0]  # the index of the first piece of each line's line
+    for k in range(1, len(lines.ends)):
+        first.append(first[k - 1] if k - 1 in pieces else k)
+    when = float("inf")
+    for k in range(len(lines.ends) - 1, -1, -1):
+        if k in pieces:
+            continue  # the line's last piece stands for it
+        seconds = line_time(lines.data[first[k]])
         if seconds is not None:
             when = seconds
-        out.append((when, begin))
-        begin = end
-    return out
+        yield -when, index, lines.ends[first[k] - 1] if first[k] else start
 
 
 def _last_time(items: list[Batch | Change]) -> float | None:
