@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,6 +94,9 @@ class Follower:
         self.pos = 0  # where the next line starts in it
         self.queue: deque[Segment] = deque()  # files to read after this one, in order
         self.retired: deque[Segment] = deque()
+        # Every file followed, oldest first (each one's successor is the next): a position
+        # is placed in it, also in a file closed since, so nothing after it is skipped.
+        self.history: deque[Segment] = deque(maxlen=self.KEEP_SEEN)
         self.state = "missing"
         self.error = ""
         self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
@@ -106,7 +110,7 @@ class Follower:
         seg = self._open(report=False)
         if seg is None:
             return
-        self.segment = seg
+        self._follow(seg)
         size = os.fstat(seg.fd).st_size
         # Start at the beginning of a trailing partial line so it is sent when finished.
         ends_line = size == 0 or os.pread(seg.fd, 1, size - 1) == b"\n"
@@ -142,7 +146,8 @@ class Follower:
                 nxt = self.queue.popleft()
                 if self._last is not None:
                     self._last.successor = nxt
-                self.segment, self.pos, self._check = nxt, 0, None
+                self._follow(nxt)
+                nxt.announced.add(nxt.epoch)
                 out.append(Change(nxt.kind, nxt))
                 continue
             if self._gone:
@@ -167,6 +172,7 @@ class Follower:
             if st.st_size < self.pos or not _still_there(seg, self.pos, self._check):
                 self.pos, self._check, seg.head = 0, None, None
                 seg.epoch += 1  # readers behind the head notice it by this
+                seg.announced.add(seg.epoch)
                 out.append(Change("truncated", seg))
             return
         if seg is not None:
@@ -212,13 +218,19 @@ class Follower:
         self._real = os.path.realpath(self.path)
         return seg
 
+    def _follow(self, seg: Segment) -> None:
+        """Read ``seg`` from its first byte from now on."""
+        self.segment, self.pos, self._check = seg, 0, None
+        seg.since = time.time_ns()
+        self.history.append(seg)
+
     def _retire(self) -> None:
         """Finish the current file: it will not be read again."""
         seg = self.segment
         assert seg is not None
         self.segment = None
         self._last = seg
-        seg.end = self.pos
+        seg.finish(self.pos)
         self._seen[(seg.dev, seg.ino)] = None
         while len(self._seen) > self.KEEP_SEEN:
             self._seen.popitem(last=False)

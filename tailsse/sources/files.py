@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from tornado.ioloop import IOLoop
 
 from tailsse.config import Config
-from tailsse.following.chain import next_in_chain, reopen
+from tailsse.following.chain import next_in_chain, place
 from tailsse.following.fileset import FileSet
 from tailsse.following.follower import Batch, Change, Follower
-from tailsse.following.lines import Lines, Position, at_boundary, backlog_start
+from tailsse.following.lines import Lines, Position, backlog_start
 from tailsse.following.segment import Segment
 from tailsse.sources.base import HistoryLine, Sink, notice
 from tailsse.sources.catalog import Catalog
@@ -149,11 +149,17 @@ class FileSource:
         cursor: FileCursor | None = None
         pos = Position.parse(last_event_id)
         if pos is not None:
-            cursor = self._locate(pos)
-            if cursor is None:
-                prelude += notice(self.name, "lost", "", _segment_id(seg))
-                if seg is not None:
-                    cursor = FileCursor.at(seg, 0)
+            start = place(fol, pos, self.max_line)
+            if start is not None:
+                cursor = FileCursor.at(start.segment, start.offset)
+            elif seg is not None:
+                cursor = FileCursor.at(seg, 0)
+            if start is None or start.lost:
+                # Told, then read from the first file certainly newer than the one named.
+                target = cursor.segment if cursor is not None else None
+                prelude += notice(self.name, "lost", "", _segment_id(target))
+                if target is not None:
+                    target.announced.add(target.epoch)
         elif seg is not None:
             try:
                 cursor = FileCursor.at(seg, backlog_start(seg.fd, fol.pos, backlog))
@@ -169,22 +175,13 @@ class FileSource:
 
     def _locate(self, pos: Position) -> FileCursor | None:
         """The open file and offset an id refers to, if it is still there."""
-        fol = self.follower
-        for seg in [fol.segment, *reversed(fol.retired)]:
-            if seg is None or seg.ino != pos.ino or seg.closed:
-                continue
-            limit = fol.pos if seg is fol.segment else seg.end
-            try:
-                if pos.offset > max(limit or 0, os.fstat(seg.fd).st_size):
-                    continue
-                if seg.fingerprint(pos.offset) != pos.check or not at_boundary(seg.fd, pos, self.max_line):
-                    continue
-            except OSError:
-                continue
-            return FileCursor.at(seg, pos.offset)
-        # After a restart, the file may have been renamed next to the path.
-        old = reopen(fol.path, pos, fol.segment, self.max_line)
-        return FileCursor.at(old, pos.offset) if old is not None else None
+        start = place(self.follower, pos, self.max_line)
+        if start is None:
+            return None
+        if start.lost:
+            start.segment.release()  # opened only to be read from, and it will not be
+            return None
+        return FileCursor.at(start.segment, start.offset)
 
     # -- viewers reading at their own pace --
 
@@ -205,15 +202,17 @@ class FileSource:
         seg, offset = cursor.segment, cursor.offset
         if cursor.epoch != seg.epoch:
             # Truncated while this viewer was behind: tell it, as the head was told.
+            seg.announced.add(seg.epoch)
             return notice(self.name, "truncated", "", _segment_id(seg)), FileCursor.at(seg, 0)
         stop = self._stop(seg)
         if stop is None or offset >= stop:
             # This file is finished; at_head() said another one follows it.
-            reasons, nxt = next_in_chain(seg)
+            reasons, nxt = next_in_chain(self.follower.path, seg)
             skipped = b"".join(notice(self.name, "lost", reason) for reason in reasons)
             if nxt is None:  # the chain ended in generations that cannot be read
                 return skipped, cursor
             nxt.readers += 1
+            nxt.announced.add(nxt.epoch)  # the notice's id names its first byte
             self.release(cursor)
             return skipped + notice(self.name, nxt.kind, "", _segment_id(nxt)), FileCursor.at(nxt, 0)
         head = seg is self.follower.segment
