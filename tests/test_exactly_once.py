@@ -510,6 +510,24 @@ async def _followed(follower, path) -> None:
         await asyncio.sleep(0.01)
 
 
+async def _watching(client):
+    """The follower of app.log, and a viewer at its head."""
+    fol = client._http_server.request_callback.catalog.channels["app.log"].source.follower
+    reader, _ = open_stream(client, "/events/app.log?lines=0")
+    await reader.ready()
+    return fol, reader
+
+
+async def _truncate(follower, path) -> None:
+    """Empty the file (as copytruncate does) and wait until the follower noticed."""
+    epoch = follower.segment.epoch
+    os.truncate(path, 0)
+    deadline = time.monotonic() + 5
+    while follower.segment.epoch == epoch:
+        assert time.monotonic() < deadline, "the truncation was not noticed"
+        await asyncio.sleep(0.01)
+
+
 def _notices_and_lines(events) -> list[str]:
     return [e["event"] if "event" in e else e["data"] for e in events]
 
@@ -523,10 +541,7 @@ async def test_resume_in_a_generation_closed_long_ago_reads_or_names_every_later
     of app.log.1, says `lost` for the deleted file, and reads every other one, in order."""
     from tailsse.following.follower import Follower
 
-    channel = http_server_client._http_server.request_callback.catalog.channels["app.log"]
-    fol = channel.source.follower
-    reader, _ = open_stream(http_server_client, "/events/app.log?lines=0")
-    await reader.ready()
+    fol, reader = await _watching(http_server_client)
     append(log_file, b"a1\na2\na3\n")
     mine = (await reader.take(3))[1]  # the viewer stopped after a2
     base = str(log_file)
@@ -556,17 +571,10 @@ async def test_resume_in_a_file_truncated_and_rotated_since_goes_on_from_its_new
     """The viewer's position is in app.log before a copytruncate; the file was then written
     again and rotated away (still on disk). Resuming: `lost` (the position is gone), then the
     file's new content from its first byte, then the current file."""
-    channel = http_server_client._http_server.request_callback.catalog.channels["app.log"]
-    fol = channel.source.follower
-    reader, _ = open_stream(http_server_client, "/events/app.log?lines=0")
-    await reader.ready()
+    fol, reader = await _watching(http_server_client)
     append(log_file, b"a1\na2\n")
     mine = (await reader.take(2))[0]
-    os.truncate(log_file, 0)
-    deadline = time.monotonic() + 5
-    while fol.segment.epoch == 0:
-        assert time.monotonic() < deadline, "the truncation was not noticed"
-        await asyncio.sleep(0.01)
+    await _truncate(fol, log_file)
     append(log_file, b"b1\nb2\n")
     await _followed(fol, log_file)
     os.rename(log_file, str(log_file) + ".1")
@@ -575,3 +583,20 @@ async def test_resume_in_a_file_truncated_and_rotated_since_goes_on_from_its_new
     again, _ = open_stream(http_server_client, "/events/app.log", headers={"Last-Event-ID": mine["id"]})
     got = _notices_and_lines(await again.take(5))
     assert got == ["lost", "b1", "b2", "rotated", "c1"], got
+
+
+async def test_a_viewer_reaching_a_file_truncated_before_it_got_there_is_told(http_server_client, log_file):
+    """The viewer's position is in app.log.1; the file after it was copytruncated before
+    the viewer got there (its first lines are only in the copy, which is not that file).
+    Resuming: the rest of app.log.1, `rotated`, `truncated`, then what the file holds now."""
+    fol, reader = await _watching(http_server_client)
+    append(log_file, b"a1\na2\n")
+    mine = (await reader.take(2))[0]
+    os.rename(log_file, str(log_file) + ".1")
+    log_file.write_bytes(b"b1\n")
+    await _followed(fol, log_file)
+    await _truncate(fol, log_file)
+    append(log_file, b"b2\n")
+    await _followed(fol, log_file)
+    again, _ = open_stream(http_server_client, "/events/app.log", headers={"Last-Event-ID": mine["id"]})
+    assert _notices_and_lines(await again.take(4)) == ["a2", "rotated", "truncated", "b2"]

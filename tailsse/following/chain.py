@@ -131,7 +131,9 @@ def _chain(fol: Follower, history: list[Segment], old: Segment, named: Segment |
 
 
 def _take_over(new: Segment, seg: Segment) -> None:
+    """``new`` is ``seg`` opened again: it stands in for it, and for what came after it."""
     new.successor, new.first, new.since, new.announced = seg.successor, seg.first, seg.since, seg.announced
+    new.epoch = seg.epoch
 
 
 def revive(path: str, seg: Segment) -> Segment | None:

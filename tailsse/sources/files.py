@@ -214,7 +214,11 @@ class FileSource:
             nxt.readers += 1
             nxt.announced.add(nxt.epoch)  # the notice's id names its first byte
             self.release(cursor)
-            return skipped + notice(self.name, nxt.kind, "", _segment_id(nxt)), FileCursor.at(nxt, 0)
+            moved = notice(self.name, nxt.kind, "", _segment_id(nxt))
+            if nxt.epoch:
+                # Truncated before this viewer got to it: what it held then is gone.
+                moved += notice(self.name, "truncated", "", _segment_id(nxt))
+            return skipped + moved, FileCursor.at(nxt, 0)
         head = seg is self.follower.segment
         lines, end = seg.read(offset, stop, self.chunk, self.max_line) if seg.intact(offset) else (None, 0)
         if lines and (not head or seg.intact(end)):
