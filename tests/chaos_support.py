@@ -910,8 +910,8 @@ def analyse(
     received before and after it, a ``lost`` event came after its generation was gone
     (or, for a generation ended by copytruncate, a ``truncated`` event). Counted apart
     (``unseen``), not as a defect: a generation gone while the server was down, missed by
-    a client that resumed from an earlier one after the restart; the restarted server
-    never saw it, and nothing on disk says it existed.
+    a client whose next line came in a session opened after the restart; the restarted
+    server never saw it, and nothing on disk says it existed.
     """
     rep = ClientReport(record.label, kind, file, connects=len(record.sessions))
     rep.lost_events = len(record.notices("lost"))
@@ -989,7 +989,8 @@ def analyse(
             continue
         t_lo = events[lo].t if lo >= 0 else start
         t_hi = events[hi].t if hi < len(events) else float("inf")
-        if gone is not None and any(a <= gone <= b and t_lo <= b <= t_hi for a, b in restarts):
+        resumed = record.sessions[events[hi].session].t_start if hi < len(events) else float("inf")
+        if gone is not None and any(a <= gone <= b <= resumed for a, b in restarts):
             # Gone before the server was back: the restarted one never saw it, so nothing
             # can say it existed (README: what is not guaranteed).
             rep.unseen += len(seqs)
