@@ -52,10 +52,11 @@ def place(fol: Follower, pos: Position, max_line: int) -> Start | None:
         if old is not None:
             try:
                 ok = at_boundary(old.fd, pos, max_line)
+                if ok:
+                    _chain(fol, history, old, named)
             except OSError:
                 ok = False
             if ok:
-                _chain(fol, history, old, named)
                 return Start(old, pos.offset, False)
             old.close()
     # The position is gone.
@@ -104,9 +105,12 @@ def _newer_than_inode(fol: Follower, history: list[Segment], ino: int) -> Start 
     if same is None:
         old = find_rotated(fol.path, ino, 0, 0)  # a generation with that inode, whatever it holds
         if old is not None:
-            if os.fstat(old.fd).st_mtime_ns < _history_began(history):
-                _chain(fol, history, old, None)
-                return Start(old, 0, True)
+            try:
+                if os.fstat(old.fd).st_mtime_ns < _history_began(history):
+                    _chain(fol, history, old, None)
+                    return Start(old, 0, True)
+            except OSError:
+                pass
             old.close()  # written since the history began, yet not in it: a copy, not a successor
     return _first_readable(fol, same if same is not None else (history[0] if history else None))
 
