@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from tailsse.following.lines import Lines, backlog_start, fingerprint
 from tailsse.following.paths import inside
-from tailsse.following.segment import Segment, open_generation, open_segment
+from tailsse.following.renames import Renames
+from tailsse.following.segment import Segment, open_segment
 
 
 @dataclass
@@ -72,7 +73,6 @@ class Follower:
 
     KEEP_RETIRED = 3  # rotated-away files kept open for viewers still reading them
     KEEP_SEEN = 256  # inodes already read to their end, not to be read again
-    LATE_RENAMES = 1.0  # seconds a rename of the file being read is waited for, at most
 
     def __init__(
         self,
@@ -87,12 +87,7 @@ class Follower:
         self.path = os.path.abspath(path)
         self.max_line = max_line
         self.chunk = chunk
-        self.moved_away = moved_away  # where files renamed away from a path went, oldest first
-        self.quiet_for = quiet_for  # seconds until those renames can be trusted to be complete
-        # Renames away from a path seen so far (None: renames are not reported one by one).
-        self.departures = departures
-        self._departed = 0  # ... when the file being read was opened
-        self._owed_since = 0.0  # since when a rename of it is known to be on its way
+        self.renames = Renames(moved_away, quiet_for, departures)
         # A file found in a served directory must not lead out of it (a symlink retargeted).
         self.confine = confine
         self.wait = 0.0  # after a poll: check again in this many seconds
@@ -182,15 +177,17 @@ class Follower:
                 out.append(Change("truncated", seg))
             return
         if seg is not None:
-            wait = self.quiet_for() or self._rename_owed(seg)
+            wait = self.renames.wait(seg, self._real)
             if wait > 0:
                 # Renames may still be on their way from the watcher: read what is
                 # certain now and decide once they have settled.
                 self.wait = wait
                 return
-            self._owed_since = 0.0
             # The path moved on. First every file rotated away since, oldest first.
-            self._rotated_away(seg, st, out)
+            now = {(st.st_dev, st.st_ino)} if st is not None else set()
+            found, lost = self.renames.since(seg, [self.path, self._real], self._seen.keys() | now)
+            out += [Change("lost", None, detail) for detail in lost]
+            self.queue.extend(found)
         if st is None:
             self._gone = seg is not None
             return
@@ -198,59 +195,6 @@ class Follower:
         if new is not None:
             new.kind = "rotated" if seg is not None else "appeared"
             self.queue.append(new)
-
-    def _rename_owed(self, seg: Segment) -> float:
-        """Seconds to wait for the watcher to report the rename of ``seg`` (0: none is owed).
-
-        The file lost its name but still has one (a link count), and no rename away from
-        its name has been reported since it was opened: the report is late (a busy
-        machine). Waiting for it, rather than for a quiet moment, keeps every generation
-        renamed meanwhile, in order; after LATE_RENAMES the follower goes on anyway.
-        """
-        if self.departures is None:
-            return 0.0
-        try:
-            if os.fstat(seg.fd).st_nlink == 0:
-                return 0.0  # deleted: no rename to wait for
-            st = os.stat(self._real)
-            if (st.st_dev, st.st_ino) == (seg.dev, seg.ino):
-                return 0.0  # it kept its name: a symlink now points elsewhere
-        except FileNotFoundError:
-            pass
-        except OSError:
-            return 0.0
-        if self.departures(self._real) > self._departed:
-            return 0.0
-        now = time.monotonic()
-        self._owed_since = self._owed_since or now
-        return 0.005 if now - self._owed_since < self.LATE_RENAMES else 0.0
-
-    def _rotated_away(self, seg: Segment, st: os.stat_result | None, out: list[Batch | Change]) -> None:
-        """Queue the files renamed away from the path since ``seg`` was opened, oldest first.
-
-        One renamed away before ``seg`` itself was (its rename reported late) is older than
-        lines already sent: it is named lost rather than read out of order.
-        """
-        known = {(seg.dev, seg.ino), *self._seen}  # never read a file twice
-        if st is not None:
-            known.add((st.st_dev, st.st_ino))
-        found: list[tuple[str, Segment]] = []
-        for name in dict.fromkeys([*self.moved_away(self.path), *self.moved_away(self._real)]):
-            try:
-                if os.stat(name).st_ino == seg.ino:
-                    for older, gen in found:
-                        gen.close()
-                        detail = f"{os.path.basename(older)} was found only after newer lines were sent"
-                        out.append(Change("lost", None, detail))
-                    found.clear()
-                    continue
-            except OSError:
-                continue
-            fresh = open_generation(name, known)
-            if fresh is not None:
-                known.add((fresh.dev, fresh.ino))
-                found.append((name, fresh))
-        self.queue.extend(gen for _, gen in found)
 
     def _open(self, report: bool, out: list[Batch | Change] | None = None) -> Segment | None:
         try:
@@ -269,7 +213,7 @@ class Follower:
             return None
         self.state, self.error = "following", ""
         self._real = os.path.realpath(self.path)
-        self._departed = self.departures(self._real) if self.departures is not None else 0
+        self.renames.opened(self._real)
         return seg
 
     def _follow(self, seg: Segment) -> None:
