@@ -11,7 +11,9 @@ server is stopped with SIGTERM and started again on the same port, raw-socket cl
 dropped (they reconnect with Last-Event-ID) or stall (a small SO_RCVBUF, not reading for a
 while), and ``tailsse follow --raw`` processes resume by themselves. At the end every
 client's lines are compared with what was written: lost, duplicated, reordered, partial,
-and losses excused by a ``lost`` event for a generation that was gone. Prints a table;
+and losses excused by a ``lost`` event for a generation that was gone; lines of generations
+gone while the server was down, which no restarted server can know of, are counted apart
+(``unseen``). Prints a table;
 ``--json FILE`` writes the figures; exits 1 when any client saw a defect.
 Everything listens on 127.0.0.1; every process started is stopped at the end.
 """

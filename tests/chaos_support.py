@@ -793,6 +793,9 @@ class ClientReport:
     expected: int = 0
     missing: int = 0  # expected, not received, not excused
     excused: int = 0  # not received, after a lost (or copytruncate's truncated) event, generation gone
+    # Not received, and no server could have told: the generation was gone by the time the
+    # server came back from a restart, and the client resumed from an earlier one.
+    unseen: int = 0
     duplicated: int = 0
     reordered: int = 0
     partial: int = 0  # not a whole line (checksum)
@@ -836,13 +839,13 @@ class ChaosReport:
             + (" (down " + ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in self.down) + ")" if self.down else "")
             + f"; client reconnects {self.reconnects}",
             "",
-            "| client | file | connects | received | expected | lost | excused | duplicated | reordered "
-            "| partial | foreign | lost events |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| client | file | connects | received | expected | lost | excused | unseen (down) | duplicated "
+            "| reordered | partial | foreign | lost events |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for c in self.clients:
             lines.append(
-                f"| {c.label} | {c.file} | {c.connects} | {c.received} | {c.expected} | {c.missing} | {c.excused} "
+                f"| {c.label} | {c.file} | {c.connects} | {c.received} | {c.expected} | {c.missing} | {c.excused} | {c.unseen} "
                 f"| {c.duplicated} | {c.reordered} | {c.partial} | {c.foreign} | {c.lost_events} |"
             )
         total = ClientReport("all", "", "")
@@ -853,6 +856,7 @@ class ChaosReport:
                 "expected",
                 "missing",
                 "excused",
+                "unseen",
                 "duplicated",
                 "reordered",
                 "partial",
@@ -862,7 +866,7 @@ class ChaosReport:
                 setattr(total, name, getattr(total, name) + getattr(c, name))
         lines.append(
             f"| **all** | | {total.connects} | {total.received} | {total.expected} | {total.missing} "
-            f"| {total.excused} | {total.duplicated} | {total.reordered} | {total.partial} | {total.foreign} "
+            f"| {total.excused} | {total.unseen} | {total.duplicated} | {total.reordered} | {total.partial} | {total.foreign} "
             f"| {total.lost_events} |"
         )
         return "\n".join(lines)
@@ -904,7 +908,10 @@ def analyse(
     ``retry:``; or, when it had to reconnect without any id to resume from, after that
     reconnection started). A line not received is excused only when, between the lines
     received before and after it, a ``lost`` event came after its generation was gone
-    (or, for a generation ended by copytruncate, a ``truncated`` event).
+    (or, for a generation ended by copytruncate, a ``truncated`` event). Counted apart
+    (``unseen``), not as a defect: a generation gone while the server was down, missed by
+    a client whose next line came in a session opened after the restart; the restarted
+    server never saw it, and nothing on disk says it existed.
     """
     rep = ClientReport(record.label, kind, file, connects=len(record.sessions))
     rep.lost_events = len(record.notices("lost"))
@@ -980,9 +987,15 @@ def analyse(
         if excused:
             rep.excused += len(seqs)
             continue
-        rep.missing += len(seqs)
         t_lo = events[lo].t if lo >= 0 else start
         t_hi = events[hi].t if hi < len(events) else float("inf")
+        resumed = record.sessions[events[hi].session].t_start if hi < len(events) else float("inf")
+        if gone is not None and any(a <= gone <= b <= resumed for a, b in restarts):
+            # Gone before the server was back: the restarted one never saw it, so nothing
+            # can say it existed (README: what is not guaranteed).
+            rep.unseen += len(seqs)
+            continue
+        rep.missing += len(seqs)
         down = [f"{a - t0:.2f}-{b - t0:.2f}" for a, b in restarts if a < t_hi and b > t_lo]
         after = events[hi] if hi < len(events) else None
         for a, b in _runs(seqs):
@@ -990,7 +1003,11 @@ def analyse(
                 f"lost: #{a}-#{b} of g{gen} ({b - a + 1} lines, written {rows[a - 1][1] - t0:.2f}-"
                 f"{rows[b - 1][1] - t0:.2f} s; g{gen}: inode {info.ino:x}, "
                 + (f"ended by {info.ended_by}" if info.ended_by else "still current")
-                + (f", gone at {gone - t0:.2f} s" if gone is not None else ", still on disk")
+                + (
+                    f", gone at {gone - t0:.2f} s, {(gone - info.t_start) * 1000:.0f} ms after it began"
+                    if gone is not None
+                    else ", still on disk"
+                )
                 + f"); received before: #{prev}, after: #{nxt}"
                 + (
                     f" at {after.t - t0:.2f} s in session {after.session}"

@@ -372,3 +372,79 @@ async def test_safety_net_catches_lost_watch_events(http_server_client, log_file
     reader = await stream(http_server_client)
     append(log_file, b"no event for this\n")
     assert (await reader.next(2))["data"] == "no event for this"
+
+
+# -- renames reported late (a starved inotify thread) -------------------------------------
+
+
+class LateWatcher:
+    """What the follower learns from the watcher, told by the test: renames arrive late."""
+
+    def __init__(self) -> None:
+        self.moves: list[str] = []  # where files renamed away from the path went, oldest first
+        self.departed = 0  # renames away from the path reported so far
+
+    def follower(self, path) -> follower.Follower:
+        return follower.Follower(
+            str(path),
+            4096,
+            moved_away=lambda p: list(self.moves) if p == str(path) else [],
+            departures=lambda p: self.departed if p == str(path) else 0,
+        )
+
+    def report(self, *names: str) -> None:
+        self.moves += names
+        self.departed += len(names)
+
+
+def _polled(fol) -> list[str]:
+    """What one poll of the follower gave: notices by kind, lines by their text."""
+    items, _ = fol.poll(1 << 20)
+    out = []
+    for item in items:
+        if isinstance(item, follower.Change):
+            out.append(item.kind)
+        else:
+            out += [data.decode() for data in item.lines.data]
+    return out
+
+
+def test_a_rename_not_reported_yet_is_waited_for(log_file):
+    """app.log went to app.log.1, a new one (line y) to app.log.2, and a third is at the path,
+    before the watcher reported any of it. The follower waits for the renames instead of
+    going straight to the file at the path, then reads every generation in order."""
+    late = LateWatcher()
+    fol = late.follower(log_file)
+    fol.start()
+    base = str(log_file)
+    append(log_file, b"x\n")
+    assert _polled(fol) == ["x"]
+    os.rename(base, base + ".1")
+    log_file.write_bytes(b"y\n")
+    os.rename(base, base + ".2")
+    log_file.write_bytes(b"z\n")
+    assert _polled(fol) == [] and fol.wait > 0  # app.log.1 still has a name: its rename is owed
+    late.report(base + ".1", base + ".2")
+    assert _polled(fol) == ["rotated", "y", "rotated", "z"]
+    fol.close()
+
+
+def test_a_generation_reported_after_a_newer_one_was_read_is_named_not_read_out_of_order(log_file):
+    """The rename of app.log.2 (line y) is reported only after the follower has moved on to
+    the file after it: reading it then would put y after z, so it is reported lost."""
+    late = LateWatcher()
+    fol = late.follower(log_file)
+    fol.start()
+    base = str(log_file)
+    os.rename(base, base + ".1")
+    log_file.write_bytes(b"y\n")
+    os.rename(base, base + ".2")
+    log_file.write_bytes(b"z\n")
+    late.report(base + ".1")  # the second rename is still on its way
+    assert _polled(fol) == ["rotated", "z"]
+    os.rename(base, base + ".3")
+    log_file.write_bytes(b"w\n")
+    late.report(base + ".2", base + ".3")
+    got = _polled(fol)
+    assert "y" not in got and got[-2:] == ["rotated", "w"] and "lost" in got, got
+    fol.close()

@@ -69,6 +69,7 @@ class FileSet(Generic[M]):
             self.config.read_chunk,
             moved_away=self.watcher.moved_away,
             quiet_for=self.watcher.quiet_for,
+            departures=None if self.config.poll else self.watcher.departures,
             confine=confining_root(path, self.config.paths),
         )
         member = self._make(name, follower)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tailsse.following.lines import Lines, backlog_start, fingerprint
 from tailsse.following.paths import inside
-from tailsse.following.segment import Segment, open_generation, open_segment
+from tailsse.following.renames import Renames
+from tailsse.following.segment import Segment, open_segment
 
 
 @dataclass
@@ -80,12 +82,12 @@ class Follower:
         moved_away: Callable[[str], list[str]] = lambda path: [],
         quiet_for: Callable[[], float] = lambda: 0.0,
         confine: str | None = None,
+        departures: Callable[[str], int] | None = None,
     ) -> None:
         self.path = os.path.abspath(path)
         self.max_line = max_line
         self.chunk = chunk
-        self.moved_away = moved_away  # where files renamed away from a path went, oldest first
-        self.quiet_for = quiet_for  # seconds until those renames can be trusted to be complete
+        self.renames = Renames(moved_away, quiet_for, departures)
         # A file found in a served directory must not lead out of it (a symlink retargeted).
         self.confine = confine
         self.wait = 0.0  # after a poll: check again in this many seconds
@@ -93,6 +95,9 @@ class Follower:
         self.pos = 0  # where the next line starts in it
         self.queue: deque[Segment] = deque()  # files to read after this one, in order
         self.retired: deque[Segment] = deque()
+        # Every file followed, oldest first (each one's successor is the next): a position
+        # is placed in it, also in a file closed since, so nothing after it is skipped.
+        self.history: deque[Segment] = deque(maxlen=self.KEEP_SEEN)
         self.state = "missing"
         self.error = ""
         self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
@@ -106,7 +111,7 @@ class Follower:
         seg = self._open(report=False)
         if seg is None:
             return
-        self.segment = seg
+        self._follow(seg)
         size = os.fstat(seg.fd).st_size
         # Start at the beginning of a trailing partial line so it is sent when finished.
         ends_line = size == 0 or os.pread(seg.fd, 1, size - 1) == b"\n"
@@ -142,7 +147,8 @@ class Follower:
                 nxt = self.queue.popleft()
                 if self._last is not None:
                     self._last.successor = nxt
-                self.segment, self.pos, self._check = nxt, 0, None
+                self._follow(nxt)
+                nxt.announced.add(nxt.epoch)
                 out.append(Change(nxt.kind, nxt))
                 continue
             if self._gone:
@@ -167,24 +173,21 @@ class Follower:
             if st.st_size < self.pos or not _still_there(seg, self.pos, self._check):
                 self.pos, self._check, seg.head = 0, None, None
                 seg.epoch += 1  # readers behind the head notice it by this
+                seg.announced.add(seg.epoch)
                 out.append(Change("truncated", seg))
             return
         if seg is not None:
-            wait = self.quiet_for()
+            wait = self.renames.wait(seg, self._real)
             if wait > 0:
                 # Renames may still be on their way from the watcher: read what is
                 # certain now and decide once they have settled.
                 self.wait = wait
                 return
             # The path moved on. First every file rotated away since, oldest first.
-            known = {(seg.dev, seg.ino), *self._seen}  # never read a file twice
-            if st is not None:
-                known.add((st.st_dev, st.st_ino))
-            for name in [*self.moved_away(self.path), *self.moved_away(self._real)]:
-                gen = open_generation(name, known)
-                if gen is not None:
-                    known.add((gen.dev, gen.ino))
-                    self.queue.append(gen)
+            now = {(st.st_dev, st.st_ino)} if st is not None else set()
+            found, lost = self.renames.since(seg, [self.path, self._real], self._seen.keys() | now)
+            out += [Change("lost", None, detail) for detail in lost]
+            self.queue.extend(found)
         if st is None:
             self._gone = seg is not None
             return
@@ -210,7 +213,14 @@ class Follower:
             return None
         self.state, self.error = "following", ""
         self._real = os.path.realpath(self.path)
+        self.renames.opened(self._real)
         return seg
+
+    def _follow(self, seg: Segment) -> None:
+        """Read ``seg`` from its first byte from now on."""
+        self.segment, self.pos, self._check = seg, 0, None
+        seg.since = time.time_ns()
+        self.history.append(seg)
 
     def _retire(self) -> None:
         """Finish the current file: it will not be read again."""
@@ -218,7 +228,7 @@ class Follower:
         assert seg is not None
         self.segment = None
         self._last = seg
-        seg.end = self.pos
+        seg.finish(self.pos)
         self._seen[(seg.dev, seg.ino)] = None
         while len(self._seen) > self.KEEP_SEEN:
             self._seen.popitem(last=False)

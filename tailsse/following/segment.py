@@ -6,8 +6,9 @@ import errno
 import os
 import re
 import stat
+import zlib
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tailsse.following.lines import FINGERPRINT_BYTES, Lines, fingerprint, read_lines
 
@@ -30,6 +31,36 @@ class Segment:
     kind: str = "rotated"  # the change that starts reading it: rotated or appeared
     head: int | None = None  # fingerprint of the first FINGERPRINT_BYTES, once there are that many
     epoch: int = 0  # how often the file was truncated (or rewritten) under the same inode
+    # Kept for the follower's history, so that an id can be placed after the file is closed:
+    first: bytes = b""  # its first FINGERPRINT_BYTES bytes when it was finished
+    since: int = 0  # when the follower began to follow it (time.time_ns())
+    announced: set[int] = field(default_factory=set)  # epochs in which a notice named its first byte
+
+    def names(self, offset: int, check: int) -> bool:
+        """Whether an id at ``offset`` with fingerprint ``check`` was one of this file's, as it is now.
+
+        A closed file answers from what was kept when it was finished.
+        """
+        if self.closed:
+            want = min(offset, FINGERPRINT_BYTES)
+            return (
+                offset <= (self.end or 0)
+                and len(self.first) >= want
+                and zlib.crc32(self.first[:want]) == check
+            )
+        return holds(self, offset, check)
+
+    def finish(self, end: int) -> None:
+        """The follower is done with it at ``end``: keep what places ids in it later."""
+        self.end = end
+        try:
+            self.first = os.pread(self.fd, FINGERPRINT_BYTES, 0)[:end]
+        except OSError:
+            self.first = b""
+
+    def final_check(self) -> int:
+        """The fingerprint of an id at the end of this finished file."""
+        return zlib.crc32(self.first[: min(self.end or 0, FINGERPRINT_BYTES)])
 
     def intact(self, offset: int) -> bool:
         """Whether the file still holds what was read before ``offset`` (not truncated, not rewritten)."""
@@ -135,9 +166,12 @@ def _age_rank(name: str, base: str) -> int:
     return -int(suffix) if suffix.isdigit() and len(suffix) < 6 else 0
 
 
-def later_generations(path: str, seg: Segment) -> tuple[tuple[str, int], ...]:
+def later_generations(
+    path: str, seg: Segment, before: int | None = None, skip: Set[int] = frozenset()
+) -> tuple[tuple[str, int], ...]:
     """The generations next to ``path`` rotated after the one open in ``seg``, oldest first.
 
+    Only those last written before ``before`` (ns), and not the inodes in ``skip``.
     Compressed ones are included with inode -1: they are in the chain, but not read.
     """
     directory, base = os.path.split(path)
@@ -156,6 +190,8 @@ def later_generations(path: str, seg: Segment) -> tuple[tuple[str, int], ...]:
         except OSError:
             continue
         if not stat.S_ISREG(st.st_mode) or st.st_ino == seg.ino or st.st_mtime_ns < since:
+            continue
+        if (before is not None and st.st_mtime_ns >= before) or st.st_ino in skip:
             continue
         found.append((st.st_mtime_ns, _age_rank(entry.name, base), entry.path, st.st_ino if plain else -1))
     return tuple((name, ino) for _, _, name, ino in sorted(found))

@@ -72,6 +72,7 @@ class Watcher(FileSystemEventHandler):
         self._watches: dict[str, tuple[object, int]] = {}  # dir -> (watch, dir inode)
         self._followed: set[str] = set()
         self._moves: deque[tuple[str, str]] = deque(maxlen=MAX_MOVES)
+        self._departures: dict[str, int] = {}  # followed name -> renames away from it seen
         self._new_file_dirs: set[str] = set()  # served directories: new files matter
         self._last_event = 0.0
         self._poll = poll
@@ -178,6 +179,10 @@ class Watcher(FileSystemEventHandler):
                 names.append(dest)
         return names
 
+    def departures(self, path: str) -> int:
+        """How many files were seen renamed away from ``path`` so far."""
+        return self._departures.get(path, 0)
+
     def on_any_event(self, event: FileSystemEvent) -> None:
         """Runs on the observer thread."""
         dest = os.fsdecode(getattr(event, "dest_path", "") or "")
@@ -205,6 +210,9 @@ class Watcher(FileSystemEventHandler):
         with self._lock:
             if kind == "moved" and src and dest:
                 self._moves.append((src, dest))
+            # A rename is reported when it leaves (inotify's first half) or whole (watchdog's).
+            if kind == "moved" and src in self._names and (not dest or self._direct is None):
+                self._departures[src] = self._departures.get(src, 0) + 1
             for name in (src, dest):
                 if name:
                     hit |= self._names.get(name, set())

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tornado.ioloop import IOLoop
 
 from tailsse.config import Config
-from tailsse.following.chain import next_in_chain, reopen
+from tailsse.following.chain import next_in_chain, place
 from tailsse.following.follower import Batch, Change, Follower
-from tailsse.following.lines import Lines, Position, at_boundary, backlog_start
+from tailsse.following.lines import Lines, Position, backlog_start
 from tailsse.following.segment import Segment
 from tailsse.history.local import FileHistory
 from tailsse.history.query import Query
@@ -51,6 +50,17 @@ def encode_lines(segment: Segment, lines: Lines) -> bytes:
         sse.numbered_events(prefix, [end], tail, [data])
         for end, tail, data in zip(lines.ends, line_tails(lines), lines.data, strict=True)
     )
+
+
+def encode_items(name: str, items: list[Batch | Change]) -> bytes:
+    """A file's lines and changes as the events of its stream."""
+    parts = []
+    for item in items:
+        if isinstance(item, Batch):
+            parts.append(encode_lines(item.segment, item.lines))
+        else:
+            parts.append(notice(name, item.kind, item.detail, _segment_id(item.segment)))
+    return b"".join(parts)
 
 
 def _segment_id(segment: Segment | None) -> bytes | None:
@@ -131,7 +141,7 @@ class FileSource:
 
     def _publish(self, items: list[Batch | Change], before: FileCursor | None) -> None:
         """Send what the follower read to the head, which was at ``before``."""
-        data = self.encode(items)
+        data = encode_items(self.name, items)
         if before is None:
             # There was no file: a viewer that falls behind reads from the first one of this batch.
             first = next((item.segment for item in items if item.segment is not None), None)
@@ -150,11 +160,17 @@ class FileSource:
         cursor: FileCursor | None = None
         pos = Position.parse(last_event_id)
         if pos is not None:
-            cursor = self._locate(pos)
-            if cursor is None:
-                prelude += notice(self.name, "lost", "", _segment_id(seg))
-                if seg is not None:
-                    cursor = FileCursor.at(seg, 0)
+            start = place(fol, pos, self.max_line)
+            if start is not None:
+                cursor = FileCursor.at(start.segment, start.offset)
+            elif seg is not None:
+                cursor = FileCursor.at(seg, 0)
+            if start is None or start.lost:
+                # Told, then read from the first file certainly newer than the one named.
+                target = cursor.segment if cursor is not None else None
+                prelude += notice(self.name, "lost", "", _segment_id(target))
+                if target is not None:
+                    target.announced.add(target.epoch)
         elif seg is not None:
             try:
                 cursor = FileCursor.at(seg, backlog_start(seg.fd, fol.pos, backlog))
@@ -170,22 +186,13 @@ class FileSource:
 
     def _locate(self, pos: Position) -> FileCursor | None:
         """The open file and offset an id refers to, if it is still there."""
-        fol = self.follower
-        for seg in [fol.segment, *reversed(fol.retired)]:
-            if seg is None or seg.ino != pos.ino or seg.closed:
-                continue
-            limit = fol.pos if seg is fol.segment else seg.end
-            try:
-                if pos.offset > max(limit or 0, os.fstat(seg.fd).st_size):
-                    continue
-                if seg.fingerprint(pos.offset) != pos.check or not at_boundary(seg.fd, pos, self.max_line):
-                    continue
-            except OSError:
-                continue
-            return FileCursor.at(seg, pos.offset)
-        # After a restart, the file may have been renamed next to the path.
-        old = reopen(fol.path, pos, fol.segment, self.max_line)
-        return FileCursor.at(old, pos.offset) if old is not None else None
+        start = place(self.follower, pos, self.max_line)
+        if start is None:
+            return None
+        if start.lost:
+            start.segment.release()  # opened only to be read from, and it will not be
+            return None
+        return FileCursor.at(start.segment, start.offset)
 
     # -- viewers reading at their own pace --
 
@@ -204,24 +211,30 @@ class FileSource:
 
     async def read(self, cursor: FileCursor) -> tuple[bytes, FileCursor]:
         items, cursor = await self.read_items(cursor)
-        return self.encode(items), cursor
+        return encode_items(self.name, items), cursor
 
     async def read_items(self, cursor: FileCursor) -> tuple[list[Batch | Change], FileCursor]:
         """What :meth:`read` sends, before encoding: lines and changes, and the cursor after them."""
         seg, offset = cursor.segment, cursor.offset
         if cursor.epoch != seg.epoch:
             # Truncated while this viewer was behind: tell it, as the head was told.
+            seg.announced.add(seg.epoch)
             return [Change("truncated", seg)], FileCursor.at(seg, 0)
         stop = self._stop(seg)
         if stop is None or offset >= stop:
             # This file is finished; at_head() said another one follows it.
-            reasons, nxt = next_in_chain(seg)
+            reasons, nxt = next_in_chain(self.follower.path, seg)
             skipped: list[Batch | Change] = [Change("lost", None, reason) for reason in reasons]
             if nxt is None:  # the chain ended in generations that cannot be read
                 return skipped, cursor
             nxt.readers += 1
+            nxt.announced.add(nxt.epoch)  # the notice's id names its first byte
             self.release(cursor)
-            return [*skipped, Change(nxt.kind, nxt)], FileCursor.at(nxt, 0)
+            moved = [Change(nxt.kind, nxt)]
+            if nxt.epoch:
+                # Truncated before this viewer got to it: what it held then is gone.
+                moved.append(Change("truncated", nxt))
+            return [*skipped, *moved], FileCursor.at(nxt, 0)
         head = seg is self.follower.segment
         lines, end = seg.read(offset, stop, self.chunk, self.max_line) if seg.intact(offset) else (None, 0)
         if lines and (not head or seg.intact(end)):
@@ -236,16 +249,6 @@ class FileSource:
         if seg.epoch == cursor.epoch:
             await asyncio.sleep(0.05)
         return [], cursor
-
-    def encode(self, items: list[Batch | Change]) -> bytes:
-        """Lines and changes as the events of this file's stream."""
-        parts = []
-        for item in items:
-            if isinstance(item, Batch):
-                parts.append(encode_lines(item.segment, item.lines))
-            else:
-                parts.append(notice(self.name, item.kind, item.detail, _segment_id(item.segment)))
-        return b"".join(parts)
 
     def head(self) -> FileCursor | None:
         """Where the head is now (None: there is no file)."""
