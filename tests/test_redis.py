@@ -183,8 +183,9 @@ async def start_agent(cleanup, server: RedisServer, source: str, path, **options
     return agent
 
 
-def start_node(cleanup, server: RedisServer, **options) -> Node:
-    node = Node(replace(BASE, redis=server.url, **options))
+def start_node(cleanup, server: RedisServer | str, **options) -> Node:
+    """A web node on this server (or on the Redis that a URL names)."""
+    node = Node(replace(BASE, redis=server if isinstance(server, str) else server.url, **options))
     cleanup.append(node)
     return node
 

@@ -48,7 +48,12 @@ def redis_client(url: str, **kwargs: Any) -> Any:
     # The credentials in the URL are the primary's; Sentinels are asked without any.
     sentinels = Sentinel(
         list(target.nodes),
-        sentinel_kwargs={"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": CONNECT_TIMEOUT, **tls},
+        sentinel_kwargs={
+            "socket_connect_timeout": CONNECT_TIMEOUT,
+            "socket_timeout": CONNECT_TIMEOUT,
+            "retry": Retry(NoBackoff(), 0),  # a Sentinel that is down: ask the next one now
+            **tls,
+        },
     )
     return sentinels.master_for(target.service, db=target.db, **auth, **tls, **options)
 
