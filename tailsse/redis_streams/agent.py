@@ -3,7 +3,10 @@
 Each file has a stream (see :mod:`tailsse.redis_streams.keys`). The agent is a FileSet —
 the same followers and watcher as ``serve`` — whose members write to Redis instead of to
 viewers: each batch goes with its checkpoint (inode, fingerprint, offset) in one Lua
-script, so both land or neither does, and a retried write that had landed is recognised.
+script, so both land or neither does, and a retried write that had landed is recognised
+(the two keys share a hash slot, so this holds on a Redis Cluster too). The script also
+notices when Redis no longer has what the agent wrote (a failover to a replica that
+lagged) and puts a lost notice in the stream.
 After a restart the agent validates the checkpoint like an event id, so lines written
 while it was down arrive once. While Redis is unreachable it retries with backoff and
 reads no further: the file is the buffer.
