@@ -383,7 +383,7 @@ async def test_cluster_failover_while_lines_flow_loses_and_repeats_nothing(
     kept = await stream_lines(servers.url(*others), key)
     check_delivery(events, written, kept)
     assert "redis unavailable or refusing writes" in caplog.text  # the agent did wait it out
-    assert mark - killed_at > 50  # and lines went on being written meanwhile
+    assert mark - killed_at > 10  # and lines went on being written meanwhile
     # A viewer that comes back on the other node with an id from before the failover.
     back = await open_stream(cleanup, node_b, "/events/f/app.log", last_id=before[9]["id"])
     check_delivery(before[:10] + await received(back, written[-1]), written, kept)
