@@ -1,13 +1,15 @@
 """Scale-out benchmark: one ``tailsse agent`` -> Redis -> viewers spread over two web nodes.
 
-    python3 bench/scaleout.py            # 1000 viewers, about a minute
-    python3 bench/scaleout.py --quick    # 200 viewers, about half a minute
+    python3 bench/scaleout.py            # 1000 viewers, about two minutes
+    python3 bench/scaleout.py --quick    # 200 viewers, about a minute
 
 Starts a throw-away redis-server (no persistence), one agent and two ``serve --redis``
 web nodes, all on 127.0.0.1, and measures with bench/sse_client.py: latency from
 ``write()`` on the agent's file to the event reaching a viewer (p50/p99) at a steady rate,
-lines per second through the whole chain to one viewer per node, and Redis memory. Every
-process started here is stopped at the end, also on failure or Ctrl-C. Writes
+lines per second through the whole chain to one viewer per node, and Redis memory. Then
+the same latency run through a 3-primary Redis Cluster (``redis+cluster://``, its own
+agent and two web nodes), and on one local ``serve`` as the reference. Every process
+started here is stopped at the end, also on failure or Ctrl-C. Writes
 bench/results/scaleout.json and prints a Markdown table.
 """
 
@@ -42,10 +44,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def redis_info(port: int, section: str) -> dict[str, str]:
-    """INFO of the Redis server, parsed (plain RESP, no client library needed)."""
+def redis_info(port: int, section: str, command: str = "INFO") -> dict[str, str]:
+    """INFO (or CLUSTER INFO) of a Redis server, parsed (plain RESP, no client library needed)."""
     with socket.create_connection((HOST, port), timeout=5) as sock:
-        sock.sendall(f"INFO {section}\r\n".encode())
+        sock.sendall(f"{command} {section}\r\n".encode())
         data = b""
         while b"\r\n" not in data:
             data += sock.recv(65536)
@@ -107,6 +109,49 @@ class Run:
         cmd += ["--expect", str(expect), "--mode", mode, "--out", str(out), "--deadline", str(deadline)]
         proc = self.start(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         return proc, out
+
+
+def cluster_ok(port: int) -> bool:
+    """Whether a cluster node says the cluster serves every slot."""
+    return redis_info(port, "INFO", "CLUSTER").get("cluster_state") == "ok"
+
+
+def start_cluster(run: Run, redis_server: str, tmp: Path, primaries: int = 3) -> list[int]:
+    """A Redis Cluster of ``primaries`` nodes without replicas; their ports."""
+    redis_cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+    ports = [free_port() for _ in range(primaries)]
+    for port in ports:
+        home = tmp / f"cluster-{port}"
+        home.mkdir()
+        cmd = [redis_server, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
+        cmd += ["--dir", str(home), "--cluster-enabled", "yes", "--cluster-port", str(free_port())]
+        run.start(cmd, stdout=subprocess.DEVNULL)
+    for port in ports:
+        wait_for(lambda port=port: redis_info(port, "server"), 10, "cluster node start")
+    create = [redis_cli, "--cluster", "create", *[f"{HOST}:{port}" for port in ports], "--cluster-yes"]
+    subprocess.run(create, check=True, stdout=subprocess.DEVNULL, timeout=60)
+    for port in ports:
+        wait_for(lambda port=port: cluster_ok(port), 20, "cluster forming")
+    return ports
+
+
+def scale_out(
+    run: Run, url: str, logs: list[Path], retention: int, viewers: int, env: dict[str, str]
+) -> list[int]:
+    """One agent following ``logs`` into the Redis at ``url``, and two web nodes; their ports."""
+    for log in logs:
+        log.write_bytes(b"")
+    agent_cmd = [sys.executable, "-m", "tailsse", "agent", *map(str, logs), "--redis", url]
+    agent_cmd += ["--source", "bench", "--lines", "0", "--retention", str(retention)]
+    run.start(agent_cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ports = [free_port(), free_port()]
+    for port in ports:
+        cmd = [sys.executable, "-m", "tailsse", "serve", "--redis", url, "--port", str(port)]
+        cmd += ["--heartbeat", "0", "--max-clients", str(viewers + 100)]
+        run.start(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for port in ports:
+        wait_for(lambda port=port: files_listed(port, f"bench/{logs[0].name}"), 20, "web node start")
+    return ports
 
 
 def message(proc: subprocess.Popen[bytes], event: str) -> dict[str, Any]:
@@ -202,25 +247,23 @@ def main(argv: list[str] | None = None) -> int:
         wait_for(lambda: redis_info(rport, "server"), 10, "redis-server start")
         url = f"redis://{HOST}:{rport}/0"
         steady, burst_log = tmp / "steady.log", tmp / "burst.log"
-        steady.write_bytes(b"")
-        burst_log.write_bytes(b"")
-        agent_cmd = [sys.executable, "-m", "tailsse", "agent", str(steady), str(burst_log), "--redis", url]
-        agent_cmd += ["--source", "bench", "--lines", "0", "--retention", str(max(100_000, burst))]
-        run.start(agent_cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ports = [free_port(), free_port()]
-        for port in ports:
-            cmd = [sys.executable, "-m", "tailsse", "serve", "--redis", url, "--port", str(port)]
-            cmd += ["--heartbeat", "0", "--max-clients", str(viewers + 100)]
-            run.start(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for port in ports:
-            wait_for(lambda port=port: files_listed(port, "bench/steady.log"), 20, "web node start")
+        ports = scale_out(run, url, [steady, burst_log], max(100_000, burst), viewers, env)
         memory_before = int(redis_info(rport, "memory")["used_memory"])
+        # The same chain through a Redis Cluster of three primaries, started now so that
+        # both latency runs below follow each other (the machine is shared and noisy).
+        cluster_ports = start_cluster(run, redis_server, tmp)
+        cluster_url = "redis+cluster://" + ",".join(f"{HOST}:{port}" for port in cluster_ports)
+        sharded = tmp / "sharded.log"
+        cports = scale_out(run, cluster_url, [sharded], 100_000, viewers, env)
+        load_before = os.getloadavg()[0]
 
         # Latency: paced lines to every viewer, half of them on each node.
         lines = int(args.rate * seconds)
         split = [viewers // 2, viewers - viewers // 2]
         targets = list(zip(ports, split, strict=True))
         lat = latency(run, targets, "/events/bench/steady.log?lines=0", steady, lines, args.rate)
+        ctargets = list(zip(cports, split, strict=True))
+        clat = latency(run, ctargets, "/events/bench/sharded.log?lines=0", sharded, lines, args.rate)
 
         # Throughput: a burst, one viewer on each node counting.
         path = "/events/bench/burst.log?lines=0"
@@ -254,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             "lines": lines,
             "expected": lines * viewers,
             "redis": lat,
+            "redis_cluster": clat,
             "local_reference": base,
             "burst_lines": burst,
             "burst_delivered": [d["lines"] for d in tdones],
@@ -261,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             "redis_used_memory_mb_before": round(memory_before / 2**20, 1),
             "redis_used_memory_mb_after": round(memory_after / 2**20, 1),
             "redis_stream_entries": lines + burst,
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         }
     finally:
         run.stop_all()
@@ -268,13 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     results = BENCH / "results"
     results.mkdir(exist_ok=True)
     (results / "scaleout.json").write_text(json.dumps(result, indent=2) + "\n")
-    print("| measure | agent -> Redis -> 2 web nodes | one local serve | ratio |")
+    print("| measure | agent -> Redis -> 2 web nodes | via a 3-node Redis Cluster | one local serve |")
     print("| --- | ---: | ---: | ---: |")
     for key, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
-        a, b = lat[key], base[key]
-        ratio = f"{a / b:.1f}x" if a and b else "—"
-        print(f"| {viewers} viewers @ {args.rate} lines/s: {label} (ms) | {a} | {b} | {ratio} |")
-    for name, r in (("Redis", lat), ("local", base)):
+        print(
+            f"| {viewers} viewers @ {args.rate} lines/s: {label} (ms) | {lat[key]} | {clat[key]} | {base[key]} |"
+        )
+    for name, r in (("Redis", lat), ("Redis Cluster", clat), ("local", base)):
         print(
             f"| {name}: connected, delivered/expected, gaps, dups | {r['connected']}, "
             f"{r['delivered']}/{lines * viewers}, {r['gaps']}, {r['dups']} | | |"

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 def _opt(
@@ -89,8 +89,10 @@ class Config:
     max_header_bytes: int = 65536  # larger request headers are answered 431
     redis: str = _opt(
         "",
-        "Redis URL (e.g. redis://host:6379/0): serve every file that agents write there, or, for"
-        " `tailsse agent`, where to write",
+        "Redis URL: serve every file that agents write there, or, for `tailsse agent`, where to write;"
+        " redis://host:6379/0 (one server), redis+cluster://host:port[,host:port...] (a Redis Cluster,"
+        " by any of its nodes), redis+sentinel://host:port[,host:port...]/SERVICE[/DB] (the primary"
+        " that these Sentinels name); rediss... for TLS",
         metavar="URL",
     )
     source: str = _opt(
@@ -127,8 +129,8 @@ class Config:
             )
         object.__setattr__(self, "trusted_proxy", _networks(self.trusted_proxy))
         object.__setattr__(self, "allowed_host", _host_names(self.allowed_host))
-        if self.redis and not self.redis.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"--redis: not a Redis URL (redis://, rediss:// or unix://): {self.redis!r}")
+        if self.redis:
+            redis_target(self.redis)  # raises ValueError for a URL that is not one
         if self.port > 65535:
             raise ValueError(f"--port must be at most 65535, got {self.port}")
         if self.host and not _HOST.match(self.host):
@@ -152,6 +154,90 @@ class Config:
 
 MIN_TOKEN_CHARS = 16
 REDIS_ENV = "TAILSSE_REDIS"  # read when --redis is not given
+
+
+REDIS_SCHEMES = (
+    "redis",
+    "rediss",
+    "unix",
+    "redis+cluster",
+    "rediss+cluster",
+    "redis+sentinel",
+    "rediss+sentinel",
+)
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """What ``--redis`` names: one server (``url``, as redis-py reads it), a cluster or Sentinels."""
+
+    kind: str  # "server", "cluster" or "sentinel"
+    url: str
+    tls: bool = False
+    nodes: tuple[tuple[str, int], ...] = ()  # a cluster's seed nodes, or the Sentinels
+    username: str | None = None
+    password: str | None = None
+    service: str = ""  # the name the Sentinels know the primary by
+    db: int = 0
+
+
+def redis_target(url: str) -> RedisTarget:
+    """Parse ``--redis``; a ValueError says what is wrong, without repeating a password."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in REDIS_SCHEMES:
+        raise ValueError(
+            "--redis: not a Redis URL (redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://):"
+            f" {_without_password(url)!r}"
+        )
+    if "+" not in scheme:
+        return RedisTarget("server", url)
+    base, _, kind = scheme.partition("+")
+    shown = _without_password(url)
+    netloc, _, path = rest.partition("/")
+    if "?" in url or "#" in url:
+        raise ValueError(f"--redis: {scheme}:// takes no query or fragment: {shown!r}")
+    userinfo, _, hosts = netloc.rpartition("@")
+    user, has_password, password = userinfo.partition(":")
+    default_port = 6379 if kind == "cluster" else 26379
+    nodes = tuple(_host_port(item, default_port, shown) for item in hosts.split(","))
+    parts = [unquote(part) for part in path.split("/")] if path else []
+    service, db = "", 0
+    if kind == "cluster":
+        if parts not in ([], ["0"], [""]):
+            raise ValueError(f"--redis: a Redis Cluster has database 0 only: {shown!r}")
+    else:
+        if not parts or not parts[0] or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+            raise ValueError(
+                f"--redis: use redis+sentinel://host:port[,host:port...]/SERVICE[/DB]: {shown!r}"
+            )
+        service, db = parts[0], int(parts[1]) if len(parts) == 2 else 0
+    return RedisTarget(
+        kind,
+        url,
+        tls=base == "rediss",
+        nodes=nodes,
+        username=unquote(user) or None,
+        password=unquote(password) if has_password else None,
+        service=service,
+        db=db,
+    )
+
+
+def _host_port(item: str, default_port: int, shown: str) -> tuple[str, int]:
+    host, port = item, str(default_port)
+    if item.startswith("["):  # [IPv6]:port
+        host, _, tail = item[1:].partition("]")
+        if tail:
+            port = tail.removeprefix(":")
+    elif item.count(":") == 1:
+        host, _, port = item.partition(":")
+    if not host or not _HOST.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--redis: not host:port: {item!r} in {shown!r}")
+    return host, int(port)
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(://[^/@]*?:)[^/@]*@", r"\1***@", url)
 
 
 def check_token(token: str, source: str) -> str:

@@ -26,7 +26,7 @@ from tests.conftest import EventReader, append, env_without_pythonpath, free_por
 redis = pytest.importorskip("redis", reason="the redis package is not installed (pip install -e '.[test]')")
 
 from tailsse.redis_streams.agent import Agent  # noqa: E402
-from tailsse.redis_streams.keys import stream_key  # noqa: E402
+from tailsse.redis_streams.keys import checkpoint_key, legacy_checkpoint_key, stream_key  # noqa: E402
 
 BASE = Config(heartbeat=0, check_interval=0.1)
 
@@ -183,8 +183,9 @@ async def start_agent(cleanup, server: RedisServer, source: str, path, **options
     return agent
 
 
-def start_node(cleanup, server: RedisServer, **options) -> Node:
-    node = Node(replace(BASE, redis=server.url, **options))
+def start_node(cleanup, server: RedisServer | str, **options) -> Node:
+    """A web node on this server (or on the Redis that a URL names)."""
+    node = Node(replace(BASE, redis=server if isinstance(server, str) else server.url, **options))
     cleanup.append(node)
     return node
 
@@ -382,6 +383,31 @@ async def test_agent_restart_sends_lines_written_while_it_was_down_once(
     assert (await xinfo(redis_server, stream_key("h/app.log")))["length"] == 10
 
 
+async def test_a_checkpoint_in_the_old_layout_is_moved_and_resumed_from(
+    io_loop, redis_server, cleanup, log_file
+):
+    """Agents before the cluster layout kept positions in tailsse:checkpoint:SOURCE (a hash)."""
+    agent = await start_agent(cleanup, redis_server, "h", log_file)
+    node = start_node(cleanup, redis_server)
+    stream = await open_stream(cleanup, node, "/events/h/app.log?lines=0")
+    append(log_file, lines("a", 0, 3))
+    assert texts(await stream.lines(3)) == ["a 0", "a 1", "a 2"]
+    await agent.close()
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    try:
+        saved = await client.get(checkpoint_key("h/app.log"))
+        await client.delete(checkpoint_key("h/app.log"))
+        await client.hset(legacy_checkpoint_key("h"), "app.log", saved)
+        append(log_file, lines("a", 3, 5))
+        await start_agent(cleanup, redis_server, "h", log_file)
+        assert texts(await stream.lines(2)) == ["a 3", "a 4"]
+        await stream.reader.nothing_more(0.3)
+        assert not await client.exists(legacy_checkpoint_key("h"))
+        assert (await client.get(checkpoint_key("h/app.log"))).split()[1:] != saved.split()[1:]
+    finally:
+        await client.aclose()
+
+
 async def test_agent_restart_after_rotation_finishes_the_old_file(io_loop, redis_server, cleanup, log_file):
     agent = await start_agent(cleanup, redis_server, "h", log_file)
     node = start_node(cleanup, redis_server)
@@ -431,11 +457,16 @@ async def test_redis_restart_is_reported_and_recovered(io_loop, redis_server, cl
     assert code == 200 and files["redis"]["ok"] is False and files["files"][0]["name"] == "h/app.log"
     append(log_file, b"during 1\nduring 2\n")  # the agent cannot send these yet
 
-    redis_server.start()  # empty: started without persistence
+    redis_server.start()  # empty: started without persistence, so "up 1" is gone from Redis
     assert (await stream.reader.next(10))["event"] == "available"
+    lost = await stream.reader.next(10)
+    assert lost["event"] == "lost" and "Redis lost lines" in json.loads(lost["data"])["message"]
     assert texts(await stream.lines(2, 10)) == ["during 1", "during 2"]
     append(log_file, b"after\n")
     assert texts(await stream.lines(1)) == ["after"]
+    # The agent registered the stream again: a web node started now finds it.
+    code, files = await start_node(cleanup, redis_server).get("/api/files")
+    assert [f["name"] for f in files["files"]] == ["h/app.log"]
 
     async def healthy() -> bool:
         return (await node.get("/healthz"))[0] == 200

@@ -3,7 +3,10 @@
 Each file has a stream (see :mod:`tailsse.redis_streams.keys`). The agent is a FileSet —
 the same followers and watcher as ``serve`` — whose members write to Redis instead of to
 viewers: each batch goes with its checkpoint (inode, fingerprint, offset) in one Lua
-script, so both land or neither does, and a retried write that had landed is recognised.
+script, so both land or neither does, and a retried write that had landed is recognised
+(the two keys share a hash slot, so this holds on a Redis Cluster too). The script also
+notices when Redis no longer has what the agent wrote (a failover to a replica that
+lagged) and puts a lost notice in the stream.
 After a restart the agent validates the checkpoint like an event id, so lines written
 while it was down arrive once. While Redis is unreachable it retries with backoff and
 reads no further: the file is the buffer.
@@ -27,14 +30,16 @@ from tailsse.following.fileset import FileSet
 from tailsse.following.follower import Batch, Change, Follower
 from tailsse.following.lines import backlog_start
 from tailsse.following.segment import find_rotated, holds
+from tailsse.redis_streams.connect import close_client, redis_client
 from tailsse.redis_streams.keys import (
     FILES,
+    LOST_IN_REDIS,
     WRITE_SCRIPT,
     alive_key,
     as_bytes,
     checkpoint_key,
     default_source,
-    redis_client,
+    legacy_checkpoint_key,
     state_key,
     stream_key,
     valid_source,
@@ -57,10 +62,11 @@ class FileAgent:
         self.agent = agent
         self.name = name
         self.full_name = f"{agent.source}/{name}"
-        self.keys = [stream_key(self.full_name), checkpoint_key(agent.source), FILES]
+        self.keys = [stream_key(self.full_name), checkpoint_key(self.full_name)]
         self.follower = follower
         self.checkpoint = b""  # as stored in Redis
         self.seq = 0  # counts writes, so every checkpoint differs from the one before
+        self.clock_ms = 0  # the agent's time of its last write, from which entry ids are made
         self.prelude: list[bytes] = []  # entries to write before the next lines
         self.reported_state = ""
         self.resumed = False  # nothing is read before the checkpoint is known
@@ -74,7 +80,7 @@ class FileAgent:
         self.resumed = True
 
     async def _resume(self) -> None:
-        raw = await self.agent.call(lambda r: r.hget(self.keys[1], self.name))
+        raw = await self.agent.call(self._checkpoint)
         fol = self.follower
         fol.start()
         cur = fol.segment
@@ -112,6 +118,20 @@ class FileAgent:
             self.prelude += [b"k", b"truncated" if cur.ino == ino else b"lost\n" + detail]
         else:
             self.prelude += [b"k", b"lost\n" + detail, b"k", b"missing"]
+
+    async def _checkpoint(self, r: Redis) -> bytes | None:
+        """The saved position; one kept in the hash of agents before the cluster layout moves here."""
+        raw = await r.get(self.keys[1])
+        if raw is not None:
+            return as_bytes(raw)
+        legacy = legacy_checkpoint_key(self.agent.source)
+        raw = await r.hget(legacy, self.name)
+        if raw is None:
+            return None
+        await r.set(self.keys[1], raw, nx=True)
+        await r.hdel(legacy, self.name)
+        log.info("%s: moved its checkpoint from %s", self.full_name, legacy)
+        return as_bytes(await r.get(self.keys[1]) or raw)
 
     def wake(self) -> bool:
         """Read and send whatever is new, in the background; safe to call at any time."""
@@ -176,12 +196,14 @@ class FileAgent:
         else:
             position = (seg.ino, fol.pos, seg.fingerprint(fol.pos))
         checkpoint = b"%d %d %d %d" % (self.seq + 1, *position)
+        # A retry sends the same time, so the script gives the entries the same ids.
+        self.clock_ms = max(self.clock_ms, int(time.time() * 1000))
         args: list[bytes | str | int] = [
-            self.name,
             self.checkpoint,
             checkpoint,
             self.agent.config.retention,
-            self.full_name,
+            self.clock_ms,
+            LOST_IN_REDIS,
             *entries,
         ]
         status = await self.agent.call(lambda r: self.agent.script(keys=self.keys, args=args, client=r))
@@ -190,6 +212,10 @@ class FileAgent:
                 "%s: its checkpoint was moved by someone else (another agent with this --source?)",
                 self.full_name,
             )
+        elif status == 4:
+            log.warning("%s: Redis lost lines written before (failover or restart); said so", self.full_name)
+        if status in (3, 4):  # a new stream, or one Redis lost: web nodes must find it
+            await self.agent.call(lambda r: r.sadd(FILES, self.full_name))
         self.seq += 1
         self.checkpoint = checkpoint
 
@@ -291,4 +317,4 @@ class Agent:
             await self.redis.delete(alive_key(self.source))
         except Exception:
             pass
-        await self.redis.aclose()
+        await close_client(self.redis)

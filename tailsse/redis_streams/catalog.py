@@ -7,7 +7,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from tailsse.config import Config
-from tailsse.redis_streams.keys import FILES, alive_key, as_bytes, redis_client, state_key, valid_source
+from tailsse.redis_streams.connect import close_client, redis_client
+from tailsse.redis_streams.keys import FILES, alive_key, as_bytes, state_key, valid_source
 from tailsse.redis_streams.retry import outage_errors
 from tailsse.redis_streams.source import BLOCK_MS, RedisSource
 from tailsse.sources.base import Channel
@@ -48,7 +49,7 @@ class RedisCatalog(Catalog):
 
     async def _close_client(self) -> None:
         try:
-            await self.redis.aclose()
+            await close_client(self.redis)
         except Exception:
             pass
 

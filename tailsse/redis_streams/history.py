@@ -53,13 +53,13 @@ class StreamHistory:
 
     async def _history(self, op: Callable[[Redis], Awaitable[T]]) -> T:
         """One request's Redis calls: answered now, or a 503 (a request never waits for Redis)."""
-        from redis.exceptions import RedisError
+        from redis.exceptions import RedisClusterException, RedisError
 
         if self.redis.error:
             raise HistoryError(503, f"Redis cannot be reached: {self.redis.error}")
         try:
             return await asyncio.wait_for(op(self.redis.client), HISTORY_TIMEOUT)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (RedisError, RedisClusterException, OSError, asyncio.TimeoutError) as exc:
             raise HistoryError(503, f"Redis did not answer: {exc or type(exc).__name__}") from None
 
     def _anchor(self, anchor: str) -> Id:

@@ -20,10 +20,21 @@ BACKOFF_MIN = 0.05
 
 
 def outage_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions that mean Redis cannot be reached (as opposed to refusing a command)."""
-    from redis.exceptions import ConnectionError, TimeoutError
+    """The exceptions that mean Redis cannot be reached (as opposed to refusing a command).
 
-    return (ConnectionError, TimeoutError, OSError)
+    For a cluster, also a node that cannot be reached yet or any more, a slot without a
+    primary (CLUSTERDOWN while a replica takes over), TRYAGAIN during a slot move, and a
+    map of the cluster that cannot be had.
+    """
+    from redis.exceptions import (
+        ClusterError,
+        ConnectionError,
+        RedisClusterException,
+        TimeoutError,
+        TryAgainError,
+    )
+
+    return (ConnectionError, TimeoutError, OSError, ClusterError, TryAgainError, RedisClusterException)
 
 
 class Retrying:

@@ -11,14 +11,24 @@ can resume on any of them.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from tailsse.history.query import Query
+from tailsse.redis_streams.connect import xread
 from tailsse.redis_streams.history import StreamHistory
-from tailsse.redis_streams.keys import MAX_SEQ, as_entries, format_id, parse_id, previous_id, stream_key
+from tailsse.redis_streams.keys import (
+    LOST_IN_REDIS,
+    MAX_SEQ,
+    as_entries,
+    format_id,
+    parse_id,
+    previous_id,
+    stream_key,
+)
 from tailsse.redis_streams.retry import Retrying
 from tailsse.sources.base import LinesPage, SearchPage, Sink, TimeFound, notice
 from tailsse.sse import encode as sse
@@ -34,6 +44,10 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 BLOCK_MS = 5000  # longest XREAD BLOCK; a reader with no viewers left stops after it
 READ_COUNT = 1000  # entries per XREAD / XRANGE
 BACKOFF_MAX = 2.0
+REDIS_LOST = (
+    "Redis lost lines that the agent had written (a failover to a replica that lagged behind,"
+    " or a restart without persistence); continuing with the lines after them"
+)
 
 
 def encode_entries(name: str, entries: list[Entry]) -> bytes:
@@ -48,6 +62,10 @@ def encode_entries(name: str, entries: list[Entry]) -> bytes:
                 parts.append(b"id: %s\ndata: %s\n\n" % (entry_id, line))
             continue
         kind, _, detail = fields.get(b"k", b"").partition(b"\n")
+        if kind == LOST_IN_REDIS:
+            body = json.dumps({"file": name, "message": REDIS_LOST}, ensure_ascii=False).encode("utf-8")
+            parts.append(sse.event(body, id=entry_id, name=b"lost"))
+            continue
         if kind in (b"unavailable", b"available") or kind.endswith(b"-lost"):
             continue  # the web nodes' own events, never carried in a stream
         parts.append(
@@ -197,7 +215,7 @@ class RedisSource:
 
     async def _xread(self, r: Redis) -> list[Entry]:
         """The entries after the head, waiting up to BLOCK_MS for some."""
-        reply = await r.xread({self.key: format_id(self.last or (0, 0))}, block=BLOCK_MS, count=READ_COUNT)
+        reply = await xread(r, self.key, format_id(self.last or (0, 0)), READ_COUNT, BLOCK_MS)
         # One stream asked for: RESP2 answers [[key, entries]], RESP3 {key: entries}.
         streams = list(reply.values()) if isinstance(reply, dict) else [item[1] for item in reply or ()]
         return as_entries(streams[0]) if streams else []
