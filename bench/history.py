@@ -1,7 +1,7 @@
 """Benchmark the history API on a big log: search against grep, live latency during a search, time and lines.
 
-    .venv/bin/python bench/history.py               # 1 GiB log, 3 rounds: about 10 minutes
-    .venv/bin/python bench/history.py --quick       # 100 MiB, 1 round: about 2 minutes
+    .venv/bin/python bench/history.py               # 1 GiB log, 3 rounds: about 5 minutes
+    .venv/bin/python bench/history.py --quick       # 100 MiB, 1 round: about a minute
     .venv/bin/python bench/history.py --size-mb 2048 --rounds 5 --dir /var/tmp
 
 One ``tailsse serve`` (this checkout, from the venv running this script) follows a
@@ -11,8 +11,9 @@ round measures, baseline and tailsse taking turns:
 - paging through the whole file with ``/api/search`` (a literal, case-sensitive and not;
   a regular expression) against ``grep -c`` on the same file; both must count the same
   lines;
-- the write-to-receive latency of a live stream at 200 lines/s, without and then with
-  whole-file regex searches running back to back;
+- the write-to-receive latency of a live stream at 200 lines/s: with nothing else
+  running, with a busy loop in another process (a control: a core taken, nothing asked
+  of the server), and with whole-file regex searches running back to back;
 - ``/api/time`` for random times and ``/api/lines?before=ID&count=1000`` at random ids
   in the middle of the file.
 
@@ -31,6 +32,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -276,15 +278,19 @@ def search_all(api: Api, name: str, q: str, regex: bool, case: bool, each: Any =
 
 
 def grep_count(flags: list[str], pattern: str, path: Path) -> dict[str, Any]:
-    """``grep -c FLAGS PATTERN FILE``: wall time and count."""
+    """``grep -c FLAGS PATTERN FILE``: wall time, CPU time and count."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     done = subprocess.run(["grep", "-c", *flags, "--", pattern, str(path)], capture_output=True, env=GREP_ENV)
     seconds = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode not in (0, 1):
         raise RuntimeError(f"grep failed: {done.stderr.decode(errors='replace')}")
-    return {"seconds": round(seconds, 3), "matches": int(done.stdout)}
+    return {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3), "matches": int(done.stdout)}
 
 
+PHASES = (("idle", "none"), ("busy_loop", "busy"), ("searching", "search"))  # latency: key, load
 SEARCHES = (
     # key, title, grep flags, q, regex, case
     ("literal", f"literal {LITERAL!r}, case-sensitive", ["-F"], LITERAL, False, True),
@@ -293,8 +299,12 @@ SEARCHES = (
 )
 
 
-def search_round(api: Api, name: str, path: Path, n: int) -> dict[str, Any]:
-    """Each search once with grep and once through the API, in alternating order."""
+def search_round(api: Api, name: str, path: Path, n: int, server_pid: int) -> dict[str, Any]:
+    """Each search once with grep and once through the API, in alternating order.
+
+    Besides wall time, the CPU time of grep and of the server: on a shared machine the
+    wall time of either side includes waiting for a core, the CPU time much less so.
+    """
     out: dict[str, Any] = {}
     for key, _title, flags, q, regex, case in SEARCHES:
         sides: list[tuple[str, Any]] = [
@@ -305,7 +315,10 @@ def search_round(api: Api, name: str, path: Path, n: int) -> dict[str, Any]:
             sides.reverse()
         r: dict[str, Any] = {}
         for side, run in sides:
+            cpu = cpu_seconds(proc_tree(server_pid))
             r[side] = run()
+            if side == "api":
+                r[side]["server_cpu_seconds"] = round(cpu_seconds(proc_tree(server_pid)) - cpu, 3)
             print(f"          {key} {side}: {json.dumps(r[side])}", file=sys.stderr, flush=True)
         if r["api"]["matches"] != r["grep"]["matches"]:
             raise AssertionError(
@@ -316,6 +329,7 @@ def search_round(api: Api, name: str, path: Path, n: int) -> dict[str, Any]:
                 f"{key}: the API scanned {r['api']['scanned']} of {path.stat().st_size} bytes"
             )
         r["ratio"] = round(r["api"]["seconds"] / r["grep"]["seconds"], 3)
+        r["cpu_ratio"] = round(r["api"]["server_cpu_seconds"] / max(0.01, r["grep"]["cpu_seconds"]), 3)
         out[key] = r
     return out
 
@@ -381,12 +395,19 @@ def write_paced(path: Path, count: int, rate: float) -> None:
 
 
 def latency(
-    procs: Procs, tmp: Path, port: int, name: str, path: Path, seconds: float, search: bool
+    procs: Procs, tmp: Path, port: int, name: str, path: Path, seconds: float, load: str
 ) -> dict[str, Any]:
-    """p50/p99 from write() to the SSE client, with or without a regex search looping meanwhile."""
+    """p50/p99 from write() to the SSE client, while ``load`` runs.
+
+    ``none``: nothing else; ``search``: whole-file regex searches back to back;
+    ``busy``: a busy loop in a process of its own (the control: one core taken, as the
+    search takes one, but nothing asked of the server).
+    """
     count = int(seconds * LATENCY_RATE)
-    loop = None
-    if search:
+    loop = hog = None
+    if load == "busy":
+        hog = procs.start([sys.executable, "-c", "while True: pass"])
+    if load == "search":
         cmd = [sys.executable, __file__, "--search-loop", str(port), name]
         loop = procs.start(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert loop.stdout is not None
@@ -428,6 +449,8 @@ def latency(
         procs.stop(client.proc, grace=2)
         if loop is not None:
             procs.stop(loop, grace=5)
+        if hog is not None:
+            procs.stop(hog, grace=1)
 
 
 def search_loop(port: int, name: str) -> int:
@@ -460,6 +483,7 @@ def search_loop(port: int, name: str) -> int:
                 "requests": requests,
                 "seconds": round(time.monotonic() - began, 1),
                 "slowest_request_ms": slowest,
+                "client_cpu_seconds": round(sum(os.times()[:2]), 2),
             }
         ),
         flush=True,
@@ -484,19 +508,29 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             "grep_seconds": med([r["grep"]["seconds"] for r in rs]),
             "api_seconds": med([r["api"]["seconds"] for r in rs]),
             "ratio": med([r["ratio"] for r in rs]),
+            "grep_cpu_seconds": med([r["grep"]["cpu_seconds"] for r in rs]),
+            "server_cpu_seconds": med([r["api"]["server_cpu_seconds"] for r in rs]),
+            "cpu_ratio": med([r["cpu_ratio"] for r in rs]),
             "matches": rs[0]["api"]["matches"],
             "grep_matches": rs[0]["grep"]["matches"],
             "requests": rs[0]["api"]["requests"],
             "api_mb_per_second": med([r["api"]["mb_per_second"] for r in rs]),
             "slowest_request_ms": med([r["api"]["slowest_request_ms"] for r in rs]),
         }
-    for key in ("idle", "searching"):
+    for key, _load in PHASES:
         rs = [r["latency"][key] for r in rounds]
         metrics = ("p50_ms", "p99_ms", "max_ms", "server_cores", "machine_busy_cores", "load_average")
         out[f"latency_{key}"] = {m: med([r.get(m) for r in rs]) for m in metrics}
         out[f"latency_{key}"]["delivered"] = sum(r["delivered"] for r in rs)
         out[f"latency_{key}"]["lines"] = sum(r["lines"] for r in rs)
         out[f"latency_{key}"]["gaps"] = sum(r["gaps"] for r in rs)
+    out["latency_busy_loop_p99_ratio"] = med(
+        [
+            r["latency"]["busy_loop"]["p99_ms"] / r["latency"]["idle"]["p99_ms"]
+            for r in rounds
+            if r["latency"]["idle"]["p99_ms"]
+        ]
+    )
     out["latency_p99_ratio"] = med(
         [
             r["latency"]["searching"]["p99_ms"] / r["latency"]["idle"]["p99_ms"]
@@ -531,7 +565,17 @@ def markdown(report: dict[str, Any]) -> str:
                 _met(r["ratio"] <= limit),
             )
         )
-    idle, busy = s["latency_idle"], s["latency_searching"]
+        rows.append(
+            (
+                "  the same: CPU seconds (grep; the tailsse server)",
+                f"{r['grep_cpu_seconds']:.3f}",
+                f"{r['server_cpu_seconds']:.3f}",
+                f"{r['cpu_ratio']:.2f}x",
+                "",
+                "",
+            )
+        )
+    idle, busy, hog = s["latency_idle"], s["latency_searching"], s["latency_busy_loop"]
     rows.append(
         (
             "live latency p50 @ 200 lines/s (ms)",
@@ -554,6 +598,16 @@ def markdown(report: dict[str, Any]) -> str:
     )
     rows.append(
         (
+            "  control: p50 / p99 with a busy loop in another process, no search (ms)",
+            "",
+            f"{hog['p50_ms']:.2f} / {hog['p99_ms']:.2f}",
+            f"{s['latency_busy_loop_p99_ratio']:.2f}x (p99)",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
             "live latency max (ms)",
             f"{idle['max_ms']:.2f}",
             f"{busy['max_ms']:.2f}",
@@ -569,7 +623,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{busy['delivered']:,}/{busy['lines']:,}",
             "",
             "all",
-            _met(idle["delivered"] == idle["lines"] and busy["delivered"] == busy["lines"]),
+            _met(all(x["delivered"] == x["lines"] for x in (idle, busy, hog))),
         )
     )
     rows.append(
@@ -703,17 +757,17 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average": [round(x, 2) for x in load],
                     "waited_for_quiet_seconds": waited,
                 }
-                r["search"] = search_round(api, name, path, n)
+                r["search"] = search_round(api, name, path, n, server.pid)
                 r["history"] = time_and_lines(api, name, meta, args.samples, rng)
                 print(f"          time/lines: {json.dumps(r['history'])}", file=sys.stderr, flush=True)
                 r["latency"] = {}
-                for key, searching in (("idle", False), ("searching", True)):
+                for key, load in PHASES:
                     # Latency is what other work on the machine disturbs most: wait for calm.
                     waited = wait_quiet(min(10.0, budget)) if budget > 0 else 0.0
                     budget -= waited
                     busy1, wall1 = machine_busy_seconds(), time.monotonic()
                     cpu1 = cpu_seconds(proc_tree(server.pid))
-                    r["latency"][key] = latency(procs, tmp, port, name, path, lat_seconds, searching)
+                    r["latency"][key] = latency(procs, tmp, port, name, path, lat_seconds, load)
                     wall1 = time.monotonic() - wall1
                     r["latency"][key].update(
                         waited_for_quiet_seconds=waited,
