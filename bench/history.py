@@ -4,8 +4,8 @@
     .venv/bin/python bench/history.py --quick       # 100 MiB, 1 round: about a minute
     .venv/bin/python bench/history.py --size-mb 2048 --rounds 5 --dir /var/tmp
 
-One ``tailsse serve`` (this checkout, from the venv running this script) follows a
-generated log of realistic lines (ISO timestamps in order, levels, ids, words). Each
+One ``tailsse serve`` (this checkout's ``tailsse/``, copied aside at the start as
+bench/run.py does, run by the Python running this script) follows a generated log of realistic lines (ISO timestamps in order, levels, ids, words). Each
 round measures, baseline and tailsse taking turns:
 
 - paging through the whole file with ``/api/search`` (a literal, case-sensitive and not;
