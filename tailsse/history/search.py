@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from typing import ClassVar
 
 from tailsse.history.query import Query
 from tailsse.history.timeline import Part, Place, Timeline, history_line
 from tailsse.sources.base import HistoryLine
 
-SLICE = 0.002  # seconds of searching between two turns of the IOLoop
+SLICE = 0.0005  # seconds of searching between two turns of the IOLoop
 BLOCK_MIN, BLOCK_MAX = 64 * 1024, 4 * 1024 * 1024
 SEARCH_BYTES = 64 * 1024 * 1024  # bytes one search request scans at most
 SEARCH_SECONDS = 0.5  # and for at most this long
@@ -37,35 +38,48 @@ async def search(
     block = BLOCK_MIN * 4
     began = slice_began = time.monotonic()
     buffer = _Buffer()
-    at = timeline.older(place)
-    while at.offset > 0:
-        part = timeline.parts[at.index]
-        tick = time.monotonic()
-        size = max(BLOCK_MIN, min(block, SEARCH_BYTES - scanned))
-        start, found = _search_block(query, part, at.offset, size, timeline.max_line, buffer)
-        for line_start, line in found:
-            matches.append(line)
+    try:
+        at = timeline.older(place)
+        while at.offset > 0:
+            part = timeline.parts[at.index]
+            tick = time.monotonic()
+            size = max(BLOCK_MIN, min(block, SEARCH_BYTES - scanned))
+            need = limit - len(matches)
+            start, found = _search_block(query, part, at.offset, size, timeline.max_line, buffer, need)
+            matches += [line for _, line in found]
             if len(matches) == limit:
+                line_start = found[-1][0]
                 scanned += at.offset - line_start
                 more = Place(at.index, line_start)
                 return matches, more if timeline.has_before(more) else None, scanned
-        scanned += at.offset - start
-        at = timeline.older(Place(at.index, start))
-        now = time.monotonic()
-        block = _next_block(block, now - tick)
-        if scanned >= SEARCH_BYTES or now - began >= SEARCH_SECONDS:
-            return matches, at if timeline.has_before(at) else None, scanned
-        if now - slice_began >= SLICE:
-            await asyncio.sleep(0)
-            slice_began = time.monotonic()
-    return matches, None, scanned
+            scanned += at.offset - start
+            at = timeline.older(Place(at.index, start))
+            now = time.monotonic()
+            block = _next_block(block, now - tick)
+            if scanned >= SEARCH_BYTES or now - began >= SEARCH_SECONDS:
+                return matches, at if timeline.has_before(at) else None, scanned
+            if now - slice_began >= SLICE:
+                await asyncio.sleep(0)
+                slice_began = time.monotonic()
+        return matches, None, scanned
+    finally:
+        buffer.done()
 
 
 class _Buffer:
-    """One reusable read buffer: reading into it spares a fresh allocation per block."""
+    """A reusable read buffer: reading into it spares a fresh allocation per block.
+
+    Buffers are kept for the next search (one per search running at the same time).
+    """
+
+    spare: ClassVar[list[bytearray]] = []
 
     def __init__(self) -> None:
-        self.store = bytearray(BLOCK_MAX)
+        self.store = self.spare.pop() if self.spare else bytearray(BLOCK_MAX)
+
+    def done(self) -> None:
+        if len(self.store) == BLOCK_MAX and len(self.spare) < 4:
+            self.spare.append(self.store)
 
     def read(self, fd: int, start: int, stop: int) -> memoryview:
         if stop - start > len(self.store):
@@ -75,9 +89,9 @@ class _Buffer:
 
 
 def _search_block(
-    query: Query, part: Part, stop: int, block: int, max_line: int, buffer: _Buffer
+    query: Query, part: Part, stop: int, block: int, max_line: int, buffer: _Buffer, need: int
 ) -> tuple[int, list[tuple[int, HistoryLine]]]:
-    """The matching lines in the whole lines just before ``stop``, newest first, each with its start."""
+    """The newest ``need`` matching lines among the whole lines just before ``stop``, newest first, with their starts."""
     seg = part.seg
     start = max(0, stop - block)
     view = buffer.read(seg.fd, start, stop)
@@ -107,7 +121,7 @@ def _search_block(
     found = []
     prefix = f"{seg.ino:x}-"
     complete = size > 0 and store[size - 1] == 0x0A
-    for line_start, line_end in reversed(hits):
+    for line_start, line_end in reversed(hits[-need:]):
         end = start + line_end + (1 if line_end < size else 0)
         piece = line_end == size and not complete
         data = bytes(view[line_start:line_end])
