@@ -52,7 +52,7 @@ describe("the count", () => {
 
   test("a full page says it keeps only the newest lines", () => {
     const label = countLabel(counts(100, 0, 0, 100), { filtering: false, invalid: false, keep: 100 });
-    assert.equal(label.title, "The page keeps the newest 100 lines");
+    assert.equal(label.title, "The page keeps 100 lines at a time: scroll up for older ones, or search the whole file");
   });
 
   test("an invalid regular expression says so, and leaves the title", () => {

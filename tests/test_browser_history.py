@@ -1,0 +1,241 @@
+"""The whole file in the browser: scrolling back through rotated generations, searching the
+file on the server, jumping to a time, permalinks, and the page's bounds under load."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import threading
+import time
+import zlib
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, unquote
+
+import pytest
+
+from tests.test_browser import (  # noqa: F401  (browser and new_page are fixtures)
+    FlakyProxy,
+    browser,
+    new_page,
+    wait_status,
+    write_lines,
+)
+
+# ---------------------------------------------------------------------------- the API
+
+
+class HistoryApi(FlakyProxy):
+    """The server's history API (api/lines, api/search, api/time) in front of a real server,
+    over a file and its rotated generation (``NAME.1``), with the ids the stream sends;
+    everything else goes through to the server."""
+
+    SCAN = 20000  # lines a search request looks at, at most
+
+    def __init__(self, port: int, path) -> None:
+        super().__init__(port)
+        self.path = str(path)
+        self._cache: dict[tuple[str, int, int], list[tuple[str, str, int]]] = {}
+
+    def _serve(self, conn: socket.socket) -> None:
+        peek = conn.recv(4096, socket.MSG_PEEK)
+        m = re.match(rb"GET /api/(lines|search|time)/([^?\s]+)(?:\?(\S*))? HTTP", peek)
+        if not m:
+            super()._serve(conn)
+            return
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(65536)
+            query = {k: v[0] for k, v in parse_qs(m.group(3).decode()).items()}
+            status, body = self.answer(m.group(1).decode(), unquote(m.group(2).decode()), query)
+            data = json.dumps(body).encode()
+            conn.sendall(
+                b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n%s" % (status, len(data), data)
+            )
+
+    def _generation(self, path: str) -> list[tuple[str, str, int]]:
+        st = os.stat(path)
+        key = (path, st.st_ino, st.st_size)
+        if key not in self._cache:
+            with open(path, "rb") as f:
+                data = f.read()
+            lines, start = [], 0
+            head = data[:64]
+            while (nl := data.find(b"\n", start)) >= 0:
+                end = nl + 1
+                check = zlib.crc32(head[:end]) if end < 64 else zlib.crc32(head)
+                lines.append(
+                    (f"{st.st_ino:x}-{end}-{check:x}", data[start:nl].decode("utf-8", "replace"), end - start)
+                )
+                start = end
+            self._cache = {key: lines, **{k: v for k, v in self._cache.items() if k[0] != path}}
+        return self._cache[key]
+
+    def _lines(self) -> list[tuple[str, str, int]]:
+        out: list[tuple[str, str, int]] = []
+        for path in (self.path + ".1", self.path):
+            if os.path.exists(path):
+                out += self._generation(path)
+        return out
+
+    def _index(self, lines, value: str, first: int, last: int) -> int | None:
+        if value == "start":
+            return first
+        if value == "end":
+            return last
+        for i in range(len(lines) - 1, -1, -1):
+            if lines[i][0] == value:
+                return i
+        return None
+
+    def answer(self, kind: str, name: str, q: dict[str, str]) -> tuple[int, dict]:
+        if name != os.path.basename(self.path):
+            return 404, {"error": "no such file"}
+        lines = self._lines()
+        for key in ("before", "after"):
+            value = q.get(key)
+            if value and value not in ("start", "end") and self._index(lines, value, 0, 0) is None:
+                if not re.fullmatch(r"[0-9a-f]+-\d+-[0-9a-f]+(-p)?", value):
+                    return 400, {"error": "malformed id"}
+                return 410, {"error": "that line's generation no longer exists"}
+        if kind == "lines":
+            count = int(q.get("count", 100))
+            if "after" in q:
+                i = self._index(lines, q["after"], -1, len(lines) - 1)
+                page = lines[i + 1 : i + 1 + count]
+                more = i + 1 + count < len(lines)
+            else:
+                i = self._index(lines, q.get("before", "end"), -1, len(lines) - 1)
+                page = lines[max(0, i + 1 - count) : i + 1]
+                more = i + 1 - count > 0
+            return 200, {"lines": [{"id": a, "text": t} for a, t, _ in page], "more": more}
+        if kind == "search":
+            flags = 0 if q.get("case") == "1" else re.I
+            pattern = re.compile(q["q"] if q.get("regex") == "1" else re.escape(q["q"]), flags)
+            i = self._index(lines, q.get("before", "end"), 0, len(lines) - 1)
+            stop = max(-1, i - self.SCAN)
+            found = [lines[j] for j in range(i, stop, -1) if pattern.search(lines[j][1])]
+            limit = int(q.get("limit", 100))
+            if len(found) > limit:
+                found = found[:limit]
+                stop = lines.index(found[-1]) - 1
+            return 200, {
+                "matches": [{"id": a, "text": t} for a, t, _ in found],
+                "next": lines[stop][0] if stop >= 0 else None,
+                "scanned": sum(n for _, _, n in lines[stop + 1 : i + 1]),
+                "size": sum(n for _, _, n in lines),
+            }
+        t = datetime.fromisoformat(q["t"])
+        stamped = False
+        for a, text, _ in lines:
+            m = re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)", text)
+            if m:
+                stamped = True
+                when = datetime.fromisoformat(m.group(0))
+                if when >= t:
+                    return 200, {"id": a, "text": text, "time": when.isoformat()}
+        if not stamped:
+            return 422, {"error": "no timestamps"}
+        return 200, {"id": None, "text": None, "time": None}
+
+
+@pytest.fixture
+def history_api():
+    apis: list[HistoryApi] = []
+
+    def make(port: int, path) -> HistoryApi:
+        api = HistoryApi(port, path)
+        apis.append(api)
+        return api
+
+    yield make
+    for api in apis:
+        api.close()
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def stats(page) -> dict:
+    return page.evaluate("() => window.tailsse.stats()")
+
+
+def kept_texts(page) -> list[str]:
+    return page.evaluate("() => window.tailsse.texts()")
+
+
+def wheel_until(page, condition: str, dy: int, timeout: float = 30) -> None:
+    """Turn the mouse wheel over the log until condition (a JS expression) holds."""
+    box = page.locator("#log").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => {condition}"):
+        assert time.monotonic() < deadline, (condition, stats(page))
+        page.mouse.wheel(0, dy)
+        page.wait_for_timeout(30)
+
+
+COUNT_NODES = """() => { let n = 0; const w = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
+  while (w.nextNode()) n++; return n; }"""
+
+
+def rotate(path) -> None:
+    os.replace(path, str(path) + ".1")
+    path.write_bytes(b"")
+
+
+def line(i: int) -> str:
+    return f"line {i:05d}"
+
+
+# ---------------------------------------------------------------------------- scrolling back
+
+
+def test_scroll_back_to_the_first_line_of_the_rotated_generation_and_down_again(
+    server_process, log_file, new_page, history_api
+):
+    write_lines(log_file, [line(i) for i in range(1500)])
+    rotate(log_file)
+    write_lines(log_file, [line(i) for i in range(1500, 3000)])
+    server = server_process(str(log_file), "--lines", "100")
+    api = history_api(server.port, log_file)
+    page = new_page().page
+    page.add_init_script(RECORD_STREAMS)
+    page.goto(api.url + "view/app.log?keep=1000")
+    page.wait_for_function("() => window.tailsse.stats().kept === 100")
+    wait_status(page, "live")
+
+    wheel_until(page, "window.tailsse.stats().first === 'line 00000'", -4000)
+    assert stats(page)["older"] is False
+    # The page keeps 1000 lines: the newest went, and with them the stream.
+    assert stats(page)["kept"] == 1000 and stats(page)["detached"] is True
+    assert kept_texts(page) == [line(i) for i in range(1000)]
+    assert page.evaluate(COUNT_NODES) < 20000
+    # Written meanwhile: read from the file when the view comes down again.
+    write_lines(log_file, [line(i) for i in range(3000, 3050)])
+
+    wheel_until(page, "!window.tailsse.stats().detached", 4000)
+    wheel_until(page, "window.tailsse.stats().mode === 'live'", 4000)
+    write_lines(log_file, [line(i) for i in range(3050, 3060)])
+    page.wait_for_function("() => window.tailsse.stats().last === 'line 03059'")
+    assert kept_texts(page) == [line(i) for i in range(2060, 3060)]
+    streams = page.evaluate("() => window.__streams")
+    assert len(streams) == 2 and "?after=" in streams[1]["url"], streams
+    assert streams[1]["data"] == [line(i) for i in range(3050, 3060)]
+
+
+RECORD_STREAMS = """
+window.__streams = [];
+const RealEventSource = window.EventSource;
+window.EventSource = class extends RealEventSource {
+  constructor(url, options) {
+    super(url, options);
+    const rec = { url: this.url, data: [], ids: [] };
+    window.__streams.push(rec);
+    this.addEventListener("message", (ev) => { rec.data.push(ev.data); rec.ids.push(ev.lastEventId); });
+  }
+};
+"""

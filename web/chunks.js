@@ -1,0 +1,186 @@
+// The rows in the page. Entries shown live in chunks of CHUNK rows, and only the chunks near
+// the visible part of the log hold rows: the others keep their measured height and nothing
+// else, so the page holds a bounded number of nodes however many lines it keeps. Every DOM
+// change to the log's rows happens here.
+
+import { renderRow } from "./render.js";
+
+export const CHUNK = 100;
+// Chunks within this many view heights above and below what is visible keep their rows;
+// farther ones lose theirs, the farthest first, while more than ROWS rows are drawn.
+const MARGIN = 1;
+export const ROWS = 1500;
+const GUESS = 20; // px per row, until a chunk of rows was measured
+
+// A chunk: its element, the entries shown in it (oldest first), whether it holds their
+// rows, and its height when it does not. An entry knows its chunk (e.chunk) and its row
+// (e.node, null while the chunk is collapsed).
+function makeChunk(doc) {
+  const el = doc.createElement("div");
+  el.className = "chunk";
+  const chunk = { el, entries: [], rendered: true, height: 0 };
+  el.tailsseChunk = chunk;
+  return chunk;
+}
+
+const chunkOf = (el) => (el && el.tailsseChunk) || null;
+
+function draw(app, e) {
+  e.node = renderRow(app.doc, e, app.state.opts);
+  return e.node;
+}
+
+/** Appends shown entries after the last row, filling the last chunk before starting another. */
+export function appendShown(app, entries) {
+  const log = app.ui.log;
+  let i = 0;
+  while (i < entries.length) {
+    let chunk = chunkOf(log.lastElementChild);
+    if (!chunk || chunk.entries.length >= CHUNK) {
+      chunk = makeChunk(app.doc);
+      log.appendChild(chunk.el);
+    }
+    const frag = app.doc.createDocumentFragment();
+    const per = chunk.entries.length ? chunk.height / chunk.entries.length : GUESS;
+    for (let room = CHUNK - chunk.entries.length; room > 0 && i < entries.length; room--, i++) {
+      const e = entries[i];
+      e.chunk = chunk;
+      chunk.entries.push(e);
+      if (chunk.rendered) frag.appendChild(draw(app, e));
+      else chunk.height += per;
+    }
+    if (chunk.rendered) chunk.el.appendChild(frag);
+    else chunk.el.style.height = chunk.height + "px";
+  }
+}
+
+/** Puts shown entries (oldest first) before the first row, in chunks of their own. */
+export function prependShown(app, entries) {
+  const log = app.ui.log;
+  const frag = app.doc.createDocumentFragment();
+  for (let i = 0; i < entries.length; i += CHUNK) {
+    const chunk = makeChunk(app.doc);
+    for (const e of entries.slice(i, i + CHUNK)) {
+      e.chunk = chunk;
+      chunk.entries.push(e);
+      chunk.el.appendChild(draw(app, e));
+    }
+    frag.appendChild(chunk.el);
+  }
+  log.insertBefore(frag, log.firstChild);
+}
+
+/** Takes an entry's row out of the page (its chunk too, once empty). */
+export function removeShown(e) {
+  const chunk = e.chunk;
+  e.chunk = null;
+  if (e.node) e.node.remove();
+  e.node = null;
+  if (!chunk) return;
+  const entries = chunk.entries;
+  const i = entries[0] === e ? 0 : entries.lastIndexOf(e);
+  if (i < 0) return;
+  if (!chunk.rendered) {
+    chunk.height -= chunk.height / entries.length;
+    chunk.el.style.height = chunk.height + "px";
+  }
+  entries.splice(i, 1);
+  if (!entries.length) chunk.el.remove();
+}
+
+/** Empties the log; the entries forget their rows. */
+export function clearShown(log) {
+  for (let el = log.firstElementChild; el; el = el.nextElementSibling) {
+    const chunk = chunkOf(el);
+    if (chunk) for (const e of chunk.entries) e.chunk = e.node = null;
+  }
+  log.textContent = "";
+}
+
+function expand(app, chunk) {
+  const frag = app.doc.createDocumentFragment();
+  for (const e of chunk.entries) frag.appendChild(draw(app, e));
+  chunk.el.style.height = "";
+  chunk.el.appendChild(frag);
+  chunk.rendered = true;
+}
+
+function collapse(chunk, height) {
+  chunk.height = height;
+  chunk.el.style.height = height + "px";
+  for (const e of chunk.entries) e.node = null;
+  chunk.el.textContent = "";
+  chunk.rendered = false;
+}
+
+/**
+ * Gives the chunks near the view their rows, and takes them from the farthest others while
+ * more than ROWS rows are drawn.
+ */
+export function virtualize(app) {
+  const log = app.ui.log;
+  const view = log.clientHeight;
+  const lo = log.scrollTop - view * MARGIN;
+  const hi = log.scrollTop + view * (1 + MARGIN);
+  const near = [];
+  const far = [];
+  let drawn = 0;
+  for (let el = log.firstElementChild; el; el = el.nextElementSibling) {
+    const chunk = chunkOf(el);
+    if (!chunk) continue;
+    const top = el.offsetTop;
+    const height = el.offsetHeight;
+    const away = Math.max(lo - (top + height), top - hi, 0);
+    if (!away && !chunk.rendered) near.push(chunk);
+    if (away && chunk.rendered) far.push({ chunk, height, away });
+    if (chunk.rendered || !away) drawn += chunk.entries.length;
+  }
+  far.sort((a, b) => b.away - a.away);
+  for (const { chunk, height } of far) {
+    if (drawn <= ROWS) break;
+    collapse(chunk, height);
+    drawn -= chunk.entries.length;
+  }
+  for (const chunk of near) expand(app, chunk);
+}
+
+/** Makes sure an entry shown has its row (its chunk expanded); returns the row or null. */
+export function rowOf(app, e) {
+  if (!e.node && e.chunk && !e.chunk.rendered) expand(app, e.chunk);
+  return e.node;
+}
+
+// The first of els whose bottom is below y (els in page order), by bisection.
+function firstBelow(els, y) {
+  let lo = 0;
+  let hi = els.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (els[mid].getBoundingClientRect().bottom > y) hi = mid;
+    else lo = mid + 1;
+  }
+  return els[lo];
+}
+
+/**
+ * What is at the top of the view and where: {entry, node, y}, to keep it in place while rows
+ * come and go above it (restoreAnchor). null for an empty log.
+ */
+export function takeAnchor(log) {
+  const chunks = log.children;
+  if (!chunks.length) return null;
+  const top = log.getBoundingClientRect().top;
+  let node = firstBelow(chunks, top);
+  const chunk = chunkOf(node);
+  if (chunk && chunk.rendered && node.children.length) node = firstBelow(node.children, top);
+  return { entry: node.tailsseEntry || null, node, y: node.getBoundingClientRect().top - top };
+}
+
+/** Scrolls so that the anchor is where it was (its entry's row, if drawn again). */
+export function restoreAnchor(log, anchor) {
+  if (!anchor) return;
+  const node = anchor.entry && anchor.entry.node ? anchor.entry.node : anchor.node;
+  if (!node.isConnected) return;
+  const y = node.getBoundingClientRect().top - log.getBoundingClientRect().top;
+  log.scrollTop += y - anchor.y;
+}
