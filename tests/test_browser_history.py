@@ -7,21 +7,19 @@ import json
 import os
 import re
 import socket
-import threading
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import parse_qs, unquote
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401  (browser and new_page are fixtures)
-    FlakyProxy,
-    browser,
-    new_page,
-    wait_status,
-    write_lines,
-)
+from tests import test_browser
+from tests.test_browser import FlakyProxy, wait_status, write_lines
+
+# The browser tests' fixtures: one chromium for the module, fresh pages checked for errors.
+browser = test_browser.browser
+new_page = test_browser.new_page
 
 # ---------------------------------------------------------------------------- the API
 
