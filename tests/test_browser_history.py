@@ -38,7 +38,7 @@ class HistoryApi(FlakyProxy):
 
     def _serve(self, conn: socket.socket) -> None:
         peek = conn.recv(4096, socket.MSG_PEEK)
-        m = re.match(rb"GET /api/(lines|search|time)/([^?\s]+)(?:\?(\S*))? HTTP", peek)
+        m = re.match(rb"GET \S*?/api/(lines|search|time)/([^?\s]+)(?:\?(\S*))? HTTP", peek)
         if not m:
             super()._serve(conn)
             return
@@ -112,7 +112,10 @@ class HistoryApi(FlakyProxy):
             return 200, {"lines": [{"id": a, "text": t} for a, t, _ in page], "more": more}
         if kind == "search":
             flags = 0 if q.get("case") == "1" else re.I
-            pattern = re.compile(q["q"] if q.get("regex") == "1" else re.escape(q["q"]), flags)
+            try:
+                pattern = re.compile(q["q"] if q.get("regex") == "1" else re.escape(q["q"]), flags)
+            except re.error as exc:
+                return 400, {"error": f"bad regular expression: {exc}"}
             i = self._index(lines, q.get("before", "end"), 0, len(lines) - 1)
             stop = max(-1, i - self.SCAN)
             found = [lines[j] for j in range(i, stop, -1) if pattern.search(lines[j][1])]
@@ -237,3 +240,151 @@ window.EventSource = class extends RealEventSource {
   }
 };
 """
+
+
+# ---------------------------------------------------------------------------- search
+
+
+def target(page) -> str:
+    return page.inner_text("#log .row[data-target] .tx")
+
+
+def test_search_the_whole_file_and_show_a_result_in_context(server_process, log_file, new_page, history_api):
+    lines = [f"{line(i)} {'needle' if i % 700 == 3 else 'hay'}" for i in range(3000)]
+    write_lines(log_file, lines[:1500])
+    rotate(log_file)
+    write_lines(log_file, lines[1500:])
+    server = server_process(str(log_file), "--lines", "100")
+    api = history_api(server.port, log_file)
+    page = new_page().page
+    page.goto(api.url + "view/app.log")
+    wait_status(page, "live")
+
+    page.fill("#find", "NEEDLE")
+    page.press("#find", "Enter")
+    page.wait_for_selector("#results-count:has-text('5 matches in the whole file')")
+    results = page.locator("#results-list button")
+    assert results.all_inner_texts() == [lines[i] for i in (2803, 2103, 1403, 703, 3)]
+    assert page.locator("#results-list mark").all_inner_texts() == ["needle"] * 5
+
+    results.nth(3).click()  # line 703, in the rotated generation, far from what was loaded
+    page.wait_for_function("() => document.querySelector('#log .row[data-target]')")
+    assert target(page) == lines[703]
+    texts = kept_texts(page)
+    at = texts.index(lines[703])
+    assert at > 50 and texts[at - 50 : at + 51] == lines[653:754]
+    # The highlighted line is in view.
+    box, view = page.locator("#log .row[data-target]").bounding_box(), page.locator("#log").bounding_box()
+    assert view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"]
+    # n and N go to the next and the previous result.
+    page.locator("#log").focus()
+    page.keyboard.press("n")
+    page.wait_for_function(
+        "t => document.querySelector('#log .row[data-target] .tx')?.textContent === t", arg=lines[3]
+    )
+    page.keyboard.press("Shift+N")
+    page.wait_for_function(
+        "t => document.querySelector('#log .row[data-target] .tx')?.textContent === t", arg=lines[703]
+    )
+
+    # No hit says so.
+    page.fill("#find", "no such thing")
+    page.press("#find", "Enter")
+    page.wait_for_selector("#results-count:has-text('No match for')")
+    assert results.count() == 0
+    # A bad regular expression is the server's to refuse.
+    page.click("#regex")
+    page.fill("#find", "(")
+    page.press("#find", "Enter")
+    page.wait_for_selector("#results-count.bad:has-text('bad regular expression')")
+
+
+# ---------------------------------------------------------------------------- permalinks
+
+
+def test_permalink_after_a_restart_a_rotation_and_once_its_generation_is_gone(
+    server_process, log_file, new_page, history_api
+):
+    write_lines(log_file, [line(i) for i in range(2000)])
+    first = server_process(str(log_file), "--lines", "100", "--base-path", "/logs/")
+    api = history_api(first.port, log_file)
+    p = new_page(permissions=["clipboard-read", "clipboard-write"])
+    page = p.page
+    page.goto(api.url + "logs/view/app.log")
+    page.wait_for_function("() => window.tailsse.stats().kept === 100")
+    row = page.locator("#log .row", has_text=line(1990))
+    row.hover()
+    row.locator("[data-act=link]").click()
+    page.wait_for_selector("#toast:has-text('Link to the line copied')")
+    link = page.evaluate("() => navigator.clipboard.readText()")
+    assert re.fullmatch(re.escape(api.url) + r"logs/view/app\.log\?at=[0-9a-f]+-\d+-[0-9a-f]+", link), link
+
+    def opens_the_line(expected: str) -> None:
+        other = new_page().page
+        other.goto(link)
+        other.wait_for_function("() => document.querySelector('#log .row[data-target]')")
+        assert target(other) == expected
+        assert other.url == link
+
+    first.stop()
+    server_process(str(log_file), "--lines", "100", "--base-path", "/logs/", "--port", str(first.port))
+    opens_the_line(line(1990))
+    rotate(log_file)
+    write_lines(log_file, [line(i) for i in range(2000, 2100)])
+    opens_the_line(line(1990))
+
+    os.remove(str(log_file) + ".1")
+    gone = new_page().page
+    gone.goto(link)
+    gone.wait_for_selector("#notice:has-text('This line no longer exists')")
+    # And the page goes on with the file as it is.
+    gone.wait_for_function("() => window.tailsse.stats().last === 'line 02099'")
+
+
+def test_permalink_in_the_embed(server_process, log_file, new_page, history_api):
+    write_lines(log_file, [line(i) for i in range(500)])
+    server = server_process(str(log_file))
+    api = history_api(server.port, log_file)
+    page = new_page().page
+    page.goto(api.url + "view/app.log")
+    page.wait_for_function("() => window.tailsse.stats().kept === 100")
+    lid = page.evaluate("() => document.querySelector('#log .row').tailsseEntry.id")
+    page.goto(api.url + "embed/app.log?at=" + lid)
+    page.wait_for_function("() => document.querySelector('#log .row[data-target]')")
+    assert target(page) == line(400)
+
+
+# ---------------------------------------------------------------------------- time, Home, End
+
+
+def test_jump_to_a_time_home_and_end(server_process, log_file, new_page, history_api):
+    stamped = [f"2026-11-24T06:{i // 60:02d}:{i % 60:02d}Z job {i}" for i in range(3000 // 2)]
+    write_lines(log_file, stamped)
+    server = server_process(str(log_file), "--lines", "100")
+    api = history_api(server.port, log_file)
+    page = new_page(timezone_id="Asia/Kolkata").page  # +05:30
+    page.goto(api.url + "view/app.log?lines=500&keep=200")
+    wait_status(page, "live")
+    # More was asked for than the page keeps: it says so, and how to see the rest.
+    page.wait_for_selector("#notice:has-text('keeps 200 lines at a time')")
+    assert "scroll up" in page.inner_text("#notice")
+    page.click("#notice-close")
+
+    page.fill("#when", "2026-11-24T11:40:42")  # 06:10:42Z
+    page.click("#when-go")
+    page.wait_for_function("() => document.querySelector('#log .row[data-target]')")
+    assert target(page) == stamped[642]
+    page.fill("#when", "2026-11-25T00:00:00")
+    page.click("#when-go")
+    page.wait_for_selector("#notice:has-text('every line is older')")
+
+    page.locator("#log").focus()
+    page.keyboard.press("Home")
+    page.wait_for_function("() => window.tailsse.stats().first === '2026-11-24T06:00:00Z job 0'")
+    assert page.evaluate("() => document.getElementById('log').scrollTop") == 0
+    page.click("#to-end")
+    page.wait_for_function(
+        "t => window.tailsse.stats().last === t && window.tailsse.stats().mode === 'live'", arg=stamped[-1]
+    )
+    write_lines(log_file, ["after the end"])
+    page.wait_for_function("() => window.tailsse.stats().last === 'after the end'")
