@@ -72,41 +72,42 @@ class HistoryApi(FlakyProxy):
             self._cache = {key: lines, **{k: v for k, v in self._cache.items() if k[0] != path}}
         return self._cache[key]
 
-    def _lines(self) -> list[tuple[str, str, int]]:
-        out: list[tuple[str, str, int]] = []
-        for path in (self.path + ".1", self.path):
-            if os.path.exists(path):
-                out += self._generation(path)
-        return out
+    def _lines(self) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
+        """Every line, oldest generation first, and where each id is among them."""
+        paths = [p for p in (self.path + ".1", self.path) if os.path.exists(p)]
+        key = tuple((p, os.stat(p).st_ino, os.stat(p).st_size) for p in paths)
+        parts = [self._generation(p) for p in paths]
+        if getattr(self, "_joined", (None,))[0] != key:
+            lines = [x for part in parts for x in part]
+            self._joined = (key, lines, {x[0]: i for i, x in enumerate(lines)})
+        return self._joined[1], self._joined[2]
 
-    def _index(self, lines, value: str, first: int, last: int) -> int | None:
+    @staticmethod
+    def _index(where: dict[str, int], value: str, first: int, last: int) -> int | None:
         if value == "start":
             return first
         if value == "end":
             return last
-        for i in range(len(lines) - 1, -1, -1):
-            if lines[i][0] == value:
-                return i
-        return None
+        return where.get(value)
 
     def answer(self, kind: str, name: str, q: dict[str, str]) -> tuple[int, dict]:
         if name != os.path.basename(self.path):
             return 404, {"error": "no such file"}
-        lines = self._lines()
+        lines, where = self._lines()
         for key in ("before", "after"):
             value = q.get(key)
-            if value and value not in ("start", "end") and self._index(lines, value, 0, 0) is None:
+            if value and value not in ("start", "end") and value not in where:
                 if not re.fullmatch(r"[0-9a-f]+-\d+-[0-9a-f]+(-p)?", value):
                     return 400, {"error": "malformed id"}
                 return 410, {"error": "that line's generation no longer exists"}
         if kind == "lines":
             count = int(q.get("count", 100))
             if "after" in q:
-                i = self._index(lines, q["after"], -1, len(lines) - 1)
+                i = self._index(where, q["after"], -1, len(lines) - 1)
                 page = lines[i + 1 : i + 1 + count]
                 more = i + 1 + count < len(lines)
             else:
-                i = self._index(lines, q.get("before", "end"), -1, len(lines) - 1)
+                i = self._index(where, q.get("before", "end"), -1, len(lines) - 1)
                 page = lines[max(0, i + 1 - count) : i + 1]
                 more = i + 1 - count > 0
             return 200, {"lines": [{"id": a, "text": t} for a, t, _ in page], "more": more}
@@ -116,13 +117,13 @@ class HistoryApi(FlakyProxy):
                 pattern = re.compile(q["q"] if q.get("regex") == "1" else re.escape(q["q"]), flags)
             except re.error as exc:
                 return 400, {"error": f"bad regular expression: {exc}"}
-            i = self._index(lines, q.get("before", "end"), 0, len(lines) - 1)
+            i = self._index(where, q.get("before", "end"), 0, len(lines) - 1)
             stop = max(-1, i - self.SCAN)
             found = [lines[j] for j in range(i, stop, -1) if pattern.search(lines[j][1])]
             limit = int(q.get("limit", 100))
             if len(found) > limit:
                 found = found[:limit]
-                stop = lines.index(found[-1]) - 1
+                stop = where[found[-1][0]] - 1
             return 200, {
                 "matches": [{"id": a, "text": t} for a, t, _ in found],
                 "next": lines[stop][0] if stop >= 0 else None,
@@ -388,3 +389,79 @@ def test_jump_to_a_time_home_and_end(server_process, log_file, new_page, history
     )
     write_lines(log_file, ["after the end"])
     page.wait_for_function("() => window.tailsse.stats().last === 'after the end'")
+
+
+# ---------------------------------------------------------------------------- bounds under load
+
+
+def heap_and_nodes(page) -> tuple[float, int]:
+    """JS heap in MB and DOM nodes, after a garbage collection (Chrome DevTools Protocol)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("HeapProfiler.collectGarbage")
+        heap = cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
+        nodes = cdp.send("Memory.getDOMCounters")["nodes"]
+    finally:
+        cdp.detach()
+    return heap, nodes
+
+
+def write_million(path, start: int, count: int) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for base in range(start, start + count, 10000):
+            f.write(
+                "".join(
+                    f"2026-11-24T06:00:00.{i % 1000:03d}Z {'ERROR' if i % 10 == 0 else 'INFO'} "
+                    f"worker-{i % 8}: job {i:07d} done\n"
+                    for i in range(base, base + 10000)
+                )
+            )
+
+
+def job(i: int) -> str:
+    level = "ERROR" if i % 10 == 0 else "INFO"
+    return f"2026-11-24T06:00:00.{i % 1000:03d}Z {level} worker-{i % 8}: job {i:07d} done"
+
+
+def test_a_million_lines_scrolled_through_keep_the_page_bounded(
+    server_process, log_file, new_page, history_api
+):
+    write_million(str(log_file), 0, 500_000)
+    rotate(log_file)
+    write_million(str(log_file), 500_000, 500_000)
+    server = server_process(str(log_file), "--lines", "100")
+    api = history_api(server.port, log_file)
+    page = new_page().page
+    page.goto(api.url + "view/app.log")
+    page.wait_for_function("() => window.tailsse.stats().kept === 100")
+    samples = []
+
+    def scroll_through(edge: str, done: str) -> int:
+        """Put the view at one edge of what the page keeps until done; returns the pages read."""
+        pages = 0
+        while not page.evaluate(f"() => {done}"):
+            before = page.evaluate("() => [window.tailsse.stats().first, window.tailsse.stats().last]")
+            page.evaluate(f"() => {{ const l = document.getElementById('log'); l.scrollTop = {edge}; }}")
+            page.wait_for_function(
+                "b => { const s = window.tailsse.stats(); return s.first !== b[0] || s.last !== b[1]; }",
+                arg=before,
+                timeout=20000,
+            )
+            pages += 1
+            if pages % 250 == 0:
+                samples.append(heap_and_nodes(page))
+        return pages
+
+    page.mouse.move(500, 300)
+    page.mouse.wheel(0, -1000)  # the user scrolls up: the page stops following
+    page.wait_for_selector("html.paused", state="attached")
+    up = scroll_through("0", "window.tailsse.stats().first === " + json.dumps(job(0)))
+    samples.append(heap_and_nodes(page))
+    down = scroll_through("l.scrollHeight", "!window.tailsse.stats().detached")
+    samples.append(heap_and_nodes(page))
+    assert page.evaluate("() => window.tailsse.stats().last") == job(999_999)
+    heap = max(h for h, _ in samples)
+    nodes = max(n for _, n in samples)
+    print(f"1M lines, {up} pages up and {down} down: heap max {heap:.1f} MB, DOM nodes max {nodes}")
+    assert heap < 100, samples
+    assert nodes < 20000, samples

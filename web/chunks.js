@@ -30,43 +30,50 @@ function draw(app, e) {
   return e.node;
 }
 
-/** Appends shown entries after the last row, filling the last chunk before starting another. */
+// The height a row is taken to have until its chunk is drawn: the mean of those measured.
+function rowHeight(log) {
+  return log.tailsseRowHeight || GUESS;
+}
+
+// A chunk of entries that is not drawn yet: the view draws it when it comes near.
+function pendingChunk(app, entries) {
+  const chunk = makeChunk(app.doc);
+  for (const e of entries) {
+    e.chunk = chunk;
+    chunk.entries.push(e);
+  }
+  collapse(chunk, entries.length * rowHeight(app.ui.log));
+  return chunk;
+}
+
+/**
+ * Appends shown entries after the last row: they fill the last chunk (drawn when it is),
+ * then new chunks, drawn once the view comes near them (virtualize).
+ */
 export function appendShown(app, entries) {
   const log = app.ui.log;
+  const last = chunkOf(log.lastElementChild);
   let i = 0;
-  while (i < entries.length) {
-    let chunk = chunkOf(log.lastElementChild);
-    if (!chunk || chunk.entries.length >= CHUNK) {
-      chunk = makeChunk(app.doc);
-      log.appendChild(chunk.el);
-    }
+  if (last && last.entries.length < CHUNK) {
+    const room = entries.slice(0, CHUNK - last.entries.length);
+    i = room.length;
     const frag = app.doc.createDocumentFragment();
-    const per = chunk.entries.length ? chunk.height / chunk.entries.length : GUESS;
-    for (let room = CHUNK - chunk.entries.length; room > 0 && i < entries.length; room--, i++) {
-      const e = entries[i];
-      e.chunk = chunk;
-      chunk.entries.push(e);
-      if (chunk.rendered) frag.appendChild(draw(app, e));
-      else chunk.height += per;
+    for (const e of room) {
+      e.chunk = last;
+      last.entries.push(e);
+      if (last.rendered) frag.appendChild(draw(app, e));
     }
-    if (chunk.rendered) chunk.el.appendChild(frag);
-    else chunk.el.style.height = chunk.height + "px";
+    if (last.rendered) last.el.appendChild(frag);
+    else collapse(last, last.height + room.length * rowHeight(log));
   }
+  for (; i < entries.length; i += CHUNK) log.appendChild(pendingChunk(app, entries.slice(i, i + CHUNK)).el);
 }
 
 /** Puts shown entries (oldest first) before the first row, in chunks of their own. */
 export function prependShown(app, entries) {
   const log = app.ui.log;
   const frag = app.doc.createDocumentFragment();
-  for (let i = 0; i < entries.length; i += CHUNK) {
-    const chunk = makeChunk(app.doc);
-    for (const e of entries.slice(i, i + CHUNK)) {
-      e.chunk = chunk;
-      chunk.entries.push(e);
-      chunk.el.appendChild(draw(app, e));
-    }
-    frag.appendChild(chunk.el);
-  }
+  for (let i = 0; i < entries.length; i += CHUNK) frag.appendChild(pendingChunk(app, entries.slice(i, i + CHUNK)).el);
   log.insertBefore(frag, log.firstChild);
 }
 
@@ -115,7 +122,7 @@ function collapse(chunk, height) {
 
 /**
  * Gives the chunks near the view their rows, and takes them from the farthest others while
- * more than ROWS rows are drawn.
+ * more than ROWS rows are drawn. Returns whether it drew any (then heights changed).
  */
 export function virtualize(app) {
   const log = app.ui.log;
@@ -138,10 +145,17 @@ export function virtualize(app) {
   far.sort((a, b) => b.away - a.away);
   for (const { chunk, height } of far) {
     if (drawn <= ROWS) break;
+    measured(log, chunk, height);
     collapse(chunk, height);
     drawn -= chunk.entries.length;
   }
   for (const chunk of near) expand(app, chunk);
+  return near.length > 0;
+}
+
+// Learns the mean row height from a chunk that was drawn.
+function measured(log, chunk, height) {
+  if (chunk.entries.length >= CHUNK / 2) log.tailsseRowHeight = height / chunk.entries.length;
 }
 
 /** Makes sure an entry shown has its row (its chunk expanded); returns the row or null. */

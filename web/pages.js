@@ -6,7 +6,7 @@
 import { endId } from "./lines.js";
 import { receiveLine, receiver, takePiece } from "./receive.js";
 
-export const MAX_PAGE = 1000;
+export const MAX_PAGE = 2500;
 
 /** Lines asked for at a time: a quarter of what the page keeps, 50 to MAX_PAGE. */
 export function pageSize(keep) {

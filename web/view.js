@@ -131,8 +131,8 @@ function steady(app, change) {
   const settle = () => (live ? toBottom(app) : restoreAnchor(log, anchor));
   change();
   settle();
-  virtualize(app);
-  settle();
+  // Chunks drawn for the first time take their real height: then others may come near.
+  for (let pass = 0; pass < 4 && virtualize(app); pass++) settle();
 }
 
 /** After a scroll: the chunks near the view get their rows, the others lose them. */
