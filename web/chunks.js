@@ -77,22 +77,25 @@ export function prependShown(app, entries) {
   log.insertBefore(frag, log.firstChild);
 }
 
-/** Takes an entry's row out of the page (its chunk too, once empty). */
-export function removeShown(e) {
-  const chunk = e.chunk;
-  e.chunk = null;
-  if (e.node) e.node.remove();
-  e.node = null;
-  if (!chunk) return;
-  const entries = chunk.entries;
-  const i = entries[0] === e ? 0 : entries.lastIndexOf(e);
-  if (i < 0) return;
-  if (!chunk.rendered) {
-    chunk.height -= chunk.height / entries.length;
-    chunk.el.style.height = chunk.height + "px";
+/** Takes entries' rows out of the page (their chunks too, once empty). */
+export function removeShown(entries) {
+  const touched = new Set();
+  for (const e of entries) {
+    if (e.node) e.node.remove();
+    if (e.chunk) touched.add(e.chunk);
+    e.node = null;
+    e.gone = true;
   }
-  entries.splice(i, 1);
-  if (!entries.length) chunk.el.remove();
+  for (const chunk of touched) {
+    const before = chunk.entries.length;
+    chunk.entries = chunk.entries.filter((e) => !e.gone);
+    if (!chunk.entries.length) chunk.el.remove();
+    else if (!chunk.rendered) collapse(chunk, (chunk.height * chunk.entries.length) / before);
+  }
+  for (const e of entries) {
+    e.chunk = null;
+    e.gone = false;
+  }
 }
 
 /** Empties the log; the entries forget their rows. */

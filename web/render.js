@@ -2,7 +2,7 @@
 // through textContent and text nodes: a line can look like HTML, it can never become HTML.
 
 import { clock } from "./format.js";
-import { showsPretty } from "./lines.js";
+import { prepare, showsPretty } from "./lines.js";
 
 /** Where text must be cut so that every piece has one style: run, level word and highlight. */
 function cuts(length, runs, lvl, hits) {
@@ -50,8 +50,9 @@ export function fillText(doc, el, text, runs, lvl, hits) {
   }
 }
 
-/** The row for a prepared, filtered entry. row.tailsseEntry leads back to the entry. */
+/** The row for a filtered entry (prepared now if not yet). row.tailsseEntry leads back to it. */
 export function renderRow(doc, e, opts) {
+  if (!e.meta) prepare(e);
   const row = doc.createElement("div");
   row.tailsseEntry = e;
   if (e.target) row.setAttribute("data-target", "");

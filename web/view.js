@@ -143,10 +143,11 @@ export function rowsFollowScroll(app) {
 /** Keeps entries after the newest (from the stream or a page of history). */
 export function addEntries(app, items) {
   const state = app.state;
+  if (items.length > state.opts.keep) items = items.slice(items.length - state.opts.keep);
   for (const e of items) filtered(state, e);
   steady(app, () => {
     const { added, removed } = store.append(state.store, items, state.opts.keep, filtering(state));
-    forget(removed);
+    removeShown(removed);
     appendShown(app, added.filter((e) => e.shown));
   });
   syncCount(app);
@@ -158,14 +159,10 @@ export function prependEntries(app, items) {
   for (const e of items) filtered(state, e);
   steady(app, () => {
     const { added, removed } = store.prepend(state.store, items, state.opts.keep, filtering(state));
-    forget(removed);
+    removeShown(removed);
     prependShown(app, added.filter((e) => e.shown));
   });
   syncCount(app);
-}
-
-function forget(entries) {
-  for (const e of entries) removeShown(e);
 }
 
 /**
@@ -192,7 +189,7 @@ export function showEntries(app, entries, { older, detached, target = null, atEn
 /** Applies a new keep limit to what is shown. */
 export function keepChanged(app) {
   const state = app.state;
-  if (state.mode === "live") steady(app, () => forget(store.trim(state.store, state.opts.keep, filtering(state))));
+  if (state.mode === "live") steady(app, () => removeShown(store.trim(state.store, state.opts.keep, filtering(state))));
   syncCount(app);
 }
 
