@@ -24,7 +24,7 @@ from tests.conftest import TEST_CONFIG, ServerProcess, append, open_stream, run_
 
 @pytest.mark.parametrize(
     "path",
-    ["/nope", "/events", "/events/", "/events/nope.log", "/view/", "/view/nope.log", "/api/files/x", "/static/nope.js",
+    ["/nope", "/events/", "/events/nope.log", "/view/", "/view/nope.log", "/api/files/x", "/static/nope.js",
      "/static/", "/healthz/x", "/index.html", "/%00", "/" + "x" * 10000],
 )  # fmt: skip
 async def test_unknown_paths_are_404(http_server_client, path, caplog):

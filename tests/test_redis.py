@@ -316,16 +316,54 @@ async def test_backlog_and_file_events_carried_through_the_stream(io_loop, redis
     assert texts(await short.lines(1)) == ["fresh"]
 
 
-async def test_reading_back_from_redis_gives_the_stream_s_own_ids(io_loop, redis_server, cleanup, log_file):
+async def api(node: Node, path: str, status: int = 200) -> dict:
+    client = AsyncHTTPClient()
+    response = await client.fetch(f"http://127.0.0.1:{node.port}{path}", raise_error=False)
+    assert response.code == status, (response.code, response.body)
+    return json.loads(response.body)
+
+
+async def test_history_and_search_from_redis_give_the_stream_s_own_ids(
+    io_loop, redis_server, cleanup, log_file
+):
     append(log_file, lines("old", 0, 6))
     await start_agent(cleanup, redis_server, "h", log_file, lines=6)
     node = start_node(cleanup, redis_server)
     stream = await open_stream(cleanup, node, "/events/h/app.log")
-    streamed = [(e["id"], e["data"]) for e in await stream.lines(6)]
-    source = node.app.catalog.channels["h/app.log"].source
-    assert [(line.id, line.text) for line in await source.read_back(None, 2)] == streamed[-2:]
-    at_third = source.locate(streamed[2][0])
-    assert [(line.id, line.text) for line in await source.read_back(at_third, 2)] == streamed[1:3]
+    streamed = [{"id": e["id"], "text": e["data"]} for e in await stream.lines(6)]
+    assert await api(node, "/api/lines/h/app.log?count=2") == {"lines": streamed[-2:], "more": True}
+    third = streamed[2]["id"]
+    page = await api(node, f"/api/lines/h/app.log?before={third}&count=2")
+    assert page == {"lines": streamed[1:3], "more": True}
+    page = await api(node, f"/api/lines/h/app.log?after={third}&count=10")
+    assert page == {"lines": streamed[3:], "more": False}
+    page = await api(node, "/api/lines/h/app.log?after=start&count=2")
+    assert page == {"lines": streamed[:2], "more": True}
+    page = await api(node, "/api/search/h/app.log?q=OLD+[135]&regex=1&limit=2")
+    assert page["matches"] == [streamed[5], streamed[3]]
+    page = await api(node, f"/api/search/h/app.log?q=OLD+[135]&regex=1&before={page['next']}")
+    assert page["matches"] == [streamed[1]] and page["next"] is None
+    await api(node, "/api/lines/h/app.log?before=nonsense", 400)
+    # Lines that arrived after a moment (these have no time of their own): the first of them.
+    first_ms = int(streamed[0]["id"].split("-")[0])
+    found = await api(node, f"/api/time/h/app.log?t={first_ms / 1000}")
+    assert found["id"] == streamed[0]["id"]
+    assert (await api(node, "/api/time/h/app.log?t=4102444800"))["id"] is None
+
+
+async def test_history_older_than_retention_is_410(io_loop, redis_server, cleanup, log_file):
+    append(log_file, lines("old", 0, 3))
+    await start_agent(cleanup, redis_server, "h", log_file, lines=3)
+    node = start_node(cleanup, redis_server)
+    stream = await open_stream(cleanup, node, "/events/h/app.log")
+    first = (await stream.lines(3))[0]["id"]
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    try:
+        await client.xtrim(stream_key("h/app.log"), maxlen=1, approximate=False)
+    finally:
+        await client.aclose()
+    body = await api(node, f"/api/lines/h/app.log?before={first}", 410)
+    assert "older than the lines Redis keeps" in body["error"]
 
 
 async def test_agent_restart_sends_lines_written_while_it_was_down_once(

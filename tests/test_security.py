@@ -22,7 +22,7 @@ import pytest
 from tailsse.cli.options import load_config
 from tailsse.config import Config
 from tailsse.following.paths import expand
-from tailsse.sources.files import FileCatalog
+from tailsse.sources.local import FileCatalog
 from tailsse.webapp import auth
 from tailsse.webapp.security import redact_uri
 from tests.conftest import TEST_CONFIG, append, open_stream

@@ -265,22 +265,6 @@ def test_config_rejects_bad_values():
     assert Config(base_path="/logs/").base_path == "/logs/"
 
 
-async def test_reading_back_gives_the_stream_s_own_ids(http_server_client, app, log_file):
-    """History comes from the file, with the very ids the stream sent for the same lines."""
-    append(log_file, b"".join(b"line %d\n" % i for i in range(10)))
-    reader, _ = open_stream(http_server_client, "/events/app.log?lines=10")
-    streamed = [(e["id"], e["data"]) for e in await reader.take(10)]
-    source = app.catalog.channels["app.log"].source
-    last = [(line.id, line.text) for line in await source.read_back(None, 3)]
-    assert last == streamed[-3:]
-    before_fifth = source.locate(streamed[4][0])
-    assert [(line.id, line.text) for line in await source.read_back(before_fifth, 2)] == streamed[3:5]
-    assert [line.text for line in await source.read_back(before_fifth, 100)] == [
-        f"line {i}" for i in range(5)
-    ]
-    assert await source.read_back(None, 0) == []
-
-
 async def test_after_in_the_url_resumes_like_last_event_id(http_server_client, log_file):
     append(log_file, b"a\nb\nc\n")
     reader, _ = open_stream(http_server_client, "/events/app.log?lines=3")

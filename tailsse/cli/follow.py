@@ -85,6 +85,12 @@ def add_follow_parser(subparsers: Subcommands) -> argparse.ArgumentParser:
     )
     parser.set_defaults(mode="data")
     parser.add_argument(
+        "--no-label",
+        dest="label",
+        action="store_false",
+        help="in a merged stream (/events?file=A&file=B), print the lines without their file's name",
+    )
+    parser.add_argument(
         "-H",
         "--header",
         dest="headers",
@@ -153,7 +159,7 @@ def run(args: argparse.Namespace, out: BinaryIO | None = None, err: TextIO | Non
         print(f"{PROG}: error: {exc}", file=err, flush=True)
         return 2
     watch_fd = output_fd(out)
-    follower = Follower(target, out, args.mode, err, args.quiet, watch_fd)
+    follower = Follower(target, out, args.mode, err, args.quiet, watch_fd, args.label)
     try:
         return follower.run()
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import BinaryIO, TextIO
 
 from tailsse.client.http import FollowError, Response, Target, open_stream, wait_readable
+from tailsse.sources.merged_ids import is_merged, split_line
 from tailsse.sse.parse import Event, EventStreamParser
 
 DEFAULT_RETRY_MS = 3000  # the wait before reconnecting until the server sends retry:
@@ -21,10 +22,13 @@ PROG = "tailsse follow"
 class Printer:
     """Writes what the user asked to see, flushed as each piece arrives."""
 
-    def __init__(self, out: BinaryIO, mode: str, notice: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, out: BinaryIO, mode: str, notice: Callable[[str], None] | None = None, label: bool = True
+    ) -> None:
         self.out = out
         self.mode = mode
         self.notice = notice
+        self.label = label  # in a merged stream, each line led by its file's name
         self._piece: list[str] = []  # a long line's first pieces, until its last one
 
     def chunk(self, data: bytes, events: list[Event]) -> None:
@@ -61,13 +65,24 @@ class Printer:
                 text = []
                 if self.notice is not None:
                     self.notice(describe(event))
-            elif event.id.endswith("-p"):
-                self._piece.append(event.data)
             else:
+                line, piece = self._line(event)
+                if piece:
+                    self._piece.append(line)
+                    continue
                 text += self._piece
-                text += (event.data, "\n")
+                text += (line, "\n")
                 self._piece = []
         self._write("".join(text).encode("utf-8"))
+
+    def _line(self, event: Event) -> tuple[str, bool]:
+        """A line event's text (labelled with its file in a merged stream), and whether it is a piece."""
+        if not is_merged(event.id):
+            return event.data, event.id.endswith("-p")
+        name, text, piece = split_line(event.id, event.data)
+        if self.label and not self._piece:
+            text = f"{name} | {text}"
+        return text, piece
 
     def _write(self, payload: bytes) -> None:
         if payload:
@@ -98,9 +113,10 @@ class Follower:
         err: TextIO,
         quiet: bool = False,
         watch_fd: int | None = None,
+        label: bool = True,
     ) -> None:
         self.target = target
-        self.printer = Printer(out, mode, self.status)
+        self.printer = Printer(out, mode, self.status, label)
         self.err = err
         self.last_event_id = target.last_event_id
         self.quiet = quiet

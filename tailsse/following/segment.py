@@ -188,3 +188,16 @@ def find_rotated(path: str, ino: int, offset: int, check: int) -> Segment | None
             return seg
         seg.close()
     return None
+
+
+def generations_by_age(path: str) -> list[str]:
+    """The rotated generations next to ``path`` (as :func:`generations`), oldest first."""
+    _, base = os.path.split(path)
+    aged = []
+    for name in generations(path):
+        try:
+            mtime = os.stat(name, follow_symlinks=False).st_mtime_ns
+        except OSError:
+            continue
+        aged.append((mtime, _age_rank(os.path.basename(name), base), name))
+    return [name for _, _, name in sorted(aged)]

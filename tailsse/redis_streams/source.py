@@ -16,9 +16,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from tailsse.history.query import Query
+from tailsse.redis_streams.history import StreamHistory
 from tailsse.redis_streams.keys import MAX_SEQ, as_entries, format_id, parse_id, previous_id, stream_key
 from tailsse.redis_streams.retry import Retrying
-from tailsse.sources.base import HistoryLine, Sink, notice
+from tailsse.sources.base import LinesPage, SearchPage, Sink, TimeFound, notice
 from tailsse.sse import encode as sse
 
 if TYPE_CHECKING:
@@ -116,6 +118,7 @@ class RedisSource:
         self.key = stream_key(name)
         self.health = health
         self.redis = Retrying(client, BACKOFF_MAX, on_down=self._set_down, on_up=self._set_up)
+        self.past = StreamHistory(self.key, self.redis)
         self.sink: Sink[StreamCursor] | None = None
         self.last: Id | None = None  # the last entry published to the head (None: no reader)
         self._reader: asyncio.Task[None] | None = None
@@ -274,16 +277,16 @@ class RedisSource:
             raise entries
         return as_entries(entries), isinstance(info, dict) and after != (0, 0) and trimmed_after(after, info)
 
-    async def read_back(self, cursor: StreamCursor | None, count: int) -> list[HistoryLine]:
-        upper = "+" if cursor is None or cursor.start is not None else format_id(cursor.pos)
-        entries = as_entries(
-            await self._call(lambda r: r.xrevrange(self.key, max=upper, min="-", count=count))
-        )
-        return [
-            HistoryLine(entry_id.decode(), fields[b"d"].decode("utf-8", "replace"))
-            for entry_id, fields in reversed(entries)
-            if b"d" in fields
-        ]
+    # -- history: XRANGE / XREVRANGE over what the stream keeps --
+
+    async def lines(self, anchor: str | None, forward: bool, count: int) -> LinesPage:
+        return await self.past.lines(anchor, forward, count)
+
+    async def search(self, query: Query, before: str | None, limit: int) -> SearchPage:
+        return await self.past.search(query, before, limit)
+
+    async def find_time(self, moment: float) -> TimeFound:
+        return await self.past.find_time(moment)
 
     def hold(self, cursor: StreamCursor) -> StreamCursor:
         return cursor

@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from tailsse.sse import encode as sse
+
+if TYPE_CHECKING:
+    from tailsse.history.query import Query
 
 # What each notice event says; its event name is the key (``*-lost`` are sent as ``lost``).
 MESSAGES = {
@@ -85,6 +88,40 @@ class HistoryLine:
     text: str
 
 
+@dataclass
+class LinesPage:
+    """Lines next to a position, oldest first; ``more``: others follow in that direction."""
+
+    lines: list[HistoryLine]
+    more: bool
+
+
+@dataclass
+class SearchPage:
+    """Matching lines, newest first; where the next request continues; bytes scanned and in all."""
+
+    matches: list[HistoryLine]
+    next: str | None
+    scanned: int
+    size: int | None
+
+
+@dataclass
+class TimeFound:
+    """The first line at or after a time (None: every line is older) and the time it has."""
+
+    line: HistoryLine | None
+    time: float | None
+
+
+class HistoryError(ValueError):
+    """A history request that cannot be answered, with the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 C = TypeVar("C")
 C_contra = TypeVar("C_contra", contravariant=True)
 
@@ -105,7 +142,33 @@ class Sink(Protocol[C_contra]):
         ...
 
 
-class Source(Protocol[C]):
+class History(Protocol):
+    """A log's past, by position (see :mod:`tailsse.history`): what ``/api/lines`` etc. ask."""
+
+    def lines(self, anchor: str | None, forward: bool, count: int) -> Awaitable[LinesPage]:
+        """Up to ``count`` lines after the id ``anchor`` (``forward``) or ending at or before it.
+
+        Without an anchor: from the first line kept (forward) or back from the head.
+        Raises :class:`HistoryError` for an id that is not one (400) or whose line is gone (410).
+        """
+        ...
+
+    def search(self, query: Query, before: str | None, limit: int) -> Awaitable[SearchPage]:
+        """Lines matching ``query`` at or before ``before`` (None: the head), newest first.
+
+        Does a bounded amount of work; ``next`` says where to continue.
+        """
+        ...
+
+    def find_time(self, moment: float) -> Awaitable[TimeFound]:
+        """The first line whose own time is at or after ``moment`` (seconds since the epoch).
+
+        Raises :class:`HistoryError` (422) when the log has no recognisable times.
+        """
+        ...
+
+
+class Source(History, Protocol[C]):
     """One log whose lines have positions: the head, reading at a viewer's pace, history."""
 
     @property
@@ -140,10 +203,6 @@ class Source(Protocol[C]):
         """The next encoded events after ``cursor`` (a bounded amount), and the cursor after them."""
         ...
 
-    def read_back(self, cursor: C | None, count: int) -> Awaitable[list[HistoryLine]]:
-        """Up to ``count`` lines before ``cursor`` (None: the head), oldest first."""
-        ...
-
     def hold(self, cursor: C) -> C:
         """One more reader of ``cursor`` (a file stays open while someone reads it)."""
         ...
@@ -171,12 +230,21 @@ class Channel(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def history(self) -> History:
+        """The source, for history, search and time requests."""
+        ...
+
     def subscribe(self, transport: Transport, last_event_id: str | None, backlog: int) -> Viewer:
         """Start a stream: resume after ``last_event_id`` or send ``backlog`` lines first."""
         ...
 
     def ping_idle(self, deadline: float, ping: bytes) -> None:
         """Send ``ping`` to every stream that has written nothing since ``deadline``."""
+        ...
+
+    def viewers(self) -> int:
+        """How many streams are open."""
         ...
 
     def close(self) -> None:

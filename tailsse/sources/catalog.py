@@ -9,7 +9,7 @@ where the channels come from.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from tornado.ioloop import PeriodicCallback
@@ -32,16 +32,25 @@ class Catalog:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.channels: dict[str, Channel] = {}
+        self.merges: dict[tuple[str, ...], Channel] = {}  # merged streams, by their files
         self.streams = StreamCount()
         self._timers: list[PeriodicCallback] = []
         self.started = False
 
     def add_source(self, source: Source[C]) -> Fanout[C]:
         """Serve ``source`` under its name."""
-        config = self.config
-        channel = Fanout(source, config.retry_ms, config.write_buffer_limit, self.streams)
+        channel = self.make_fanout(source)
         self.channels[source.name] = channel
         return channel
+
+    def make_fanout(self, source: Source[C]) -> Fanout[C]:
+        """A fan-out for ``source``, counted in the streams and pinged by the heartbeat."""
+        config = self.config
+        return Fanout(source, config.retry_ms, config.write_buffer_limit, self.streams)
+
+    async def merged(self, names: Sequence[str]) -> Channel:
+        """One stream of several logs (``names`` exist). LookupError where there is none."""
+        raise LookupError("merged streams are served for local files only")
 
     def start(self) -> None:
         """Start following and the timers. Call on the IOLoop; idempotent."""
@@ -66,8 +75,9 @@ class Catalog:
         for timer in self._timers:
             timer.stop()
         self._timers.clear()
-        for channel in self.channels.values():
+        for channel in [*self.channels.values(), *self.merges.values()]:
             channel.close()
+        self.merges.clear()
 
     def subscriber_count(self) -> int:
         """Open streams across all channels."""
@@ -88,5 +98,5 @@ class Catalog:
     def _heartbeat(self) -> None:
         deadline = time.monotonic() - self.config.heartbeat
         ping = sse.comment()
-        for channel in self.channels.values():
+        for channel in [*self.channels.values(), *self.merges.values()]:
             channel.ping_idle(deadline, ping)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable
 from typing import Generic, TypeVar
 
-from tailsse.sources.base import Payload, Source, Transport
+from tailsse.sources.base import History, Payload, Source, Transport
 from tailsse.sse import encode as sse
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,10 @@ class Fanout(Generic[C]):
     @property
     def name(self) -> str:
         return self.source.name
+
+    @property
+    def history(self) -> History:
+        return self.source
 
     @property
     def subscribers(self) -> set[Subscriber[C]]:

@@ -10,24 +10,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tornado.ioloop import IOLoop
 
 from tailsse.config import Config
 from tailsse.following.chain import next_in_chain, reopen
-from tailsse.following.fileset import FileSet
 from tailsse.following.follower import Batch, Change, Follower
 from tailsse.following.lines import Lines, Position, at_boundary, backlog_start
 from tailsse.following.segment import Segment
-from tailsse.sources.base import HistoryLine, Sink, notice
-from tailsse.sources.catalog import Catalog
+from tailsse.history.local import FileHistory
+from tailsse.history.query import Query
+from tailsse.sources.base import LinesPage, SearchPage, Sink, TimeFound, notice
 from tailsse.sse import encode as sse
 
 log = logging.getLogger(__name__)
 
 
-def _tails(lines: Lines) -> list[bytes]:
+def line_tails(lines: Lines) -> list[bytes]:
     """What follows the offset in each line's id: the fingerprint, and ``-p`` for a piece."""
     pieces = lines.pieces or ()
     early = lines.early or []
@@ -48,7 +49,7 @@ def encode_lines(segment: Segment, lines: Lines) -> bytes:
     # The first lines of a file, or pieces of over-long lines: ids differ in their tails.
     return b"".join(
         sse.numbered_events(prefix, [end], tail, [data])
-        for end, tail, data in zip(lines.ends, _tails(lines), lines.data, strict=True)
+        for end, tail, data in zip(lines.ends, line_tails(lines), lines.data, strict=True)
     )
 
 
@@ -80,6 +81,9 @@ class FileSource:
         self.chunk = config.read_chunk
         self.max_line = config.max_line_bytes
         self.sink: Sink[FileCursor] | None = None
+        # Merged streams this file is part of hear each batch of its head (see merged.py).
+        self.listeners: list[Callable[[list[Batch | Change], FileCursor | None], None]] = []
+        self.past = FileHistory(follower, self.max_line, self.chunk, self.refresh)
         self._polling = False
 
     @property
@@ -127,18 +131,15 @@ class FileSource:
 
     def _publish(self, items: list[Batch | Change], before: FileCursor | None) -> None:
         """Send what the follower read to the head, which was at ``before``."""
-        parts = []
-        for item in items:
-            if isinstance(item, Batch):
-                parts.append(encode_lines(item.segment, item.lines))
-            else:
-                parts.append(notice(self.name, item.kind, item.detail, _segment_id(item.segment)))
+        data = self.encode(items)
         if before is None:
             # There was no file: a viewer that falls behind reads from the first one of this batch.
             first = next((item.segment for item in items if item.segment is not None), None)
             before = FileCursor.at(first, 0) if first is not None else None
         assert self.sink is not None
-        self.sink.publish(b"".join(parts), before)
+        self.sink.publish(data, before)
+        for listener in self.listeners:
+            listener(items, before)
 
     # -- where viewers start --
 
@@ -202,52 +203,65 @@ class FileSource:
         return seg is self.follower.segment or (seg.successor is None and not seg.pending)
 
     async def read(self, cursor: FileCursor) -> tuple[bytes, FileCursor]:
+        items, cursor = await self.read_items(cursor)
+        return self.encode(items), cursor
+
+    async def read_items(self, cursor: FileCursor) -> tuple[list[Batch | Change], FileCursor]:
+        """What :meth:`read` sends, before encoding: lines and changes, and the cursor after them."""
         seg, offset = cursor.segment, cursor.offset
         if cursor.epoch != seg.epoch:
             # Truncated while this viewer was behind: tell it, as the head was told.
-            return notice(self.name, "truncated", "", _segment_id(seg)), FileCursor.at(seg, 0)
+            return [Change("truncated", seg)], FileCursor.at(seg, 0)
         stop = self._stop(seg)
         if stop is None or offset >= stop:
             # This file is finished; at_head() said another one follows it.
             reasons, nxt = next_in_chain(seg)
-            skipped = b"".join(notice(self.name, "lost", reason) for reason in reasons)
+            skipped: list[Batch | Change] = [Change("lost", None, reason) for reason in reasons]
             if nxt is None:  # the chain ended in generations that cannot be read
                 return skipped, cursor
             nxt.readers += 1
             self.release(cursor)
-            return skipped + notice(self.name, nxt.kind, "", _segment_id(nxt)), FileCursor.at(nxt, 0)
+            return [*skipped, Change(nxt.kind, nxt)], FileCursor.at(nxt, 0)
         head = seg is self.follower.segment
         lines, end = seg.read(offset, stop, self.chunk, self.max_line) if seg.intact(offset) else (None, 0)
         if lines and (not head or seg.intact(end)):
-            return encode_lines(seg, lines), FileCursor(seg, end, cursor.epoch)
+            return [Batch(seg, offset, lines)], FileCursor(seg, end, cursor.epoch)
         if not head:
             # A rotated-away file that shrank while this viewer read it: what it lost is gone.
             detail = "a rotated-away file was truncated while this viewer was reading it"
-            return notice(self.name, "lost", detail, _segment_id(seg)), FileCursor(seg, stop, cursor.epoch)
+            return [Change("lost", seg, detail)], FileCursor(seg, stop, cursor.epoch)
         # The file was truncated or rewritten under this reader, before the head looked:
         # let the head look now (it tells every viewer), and never send what was read.
         self.wake()
         if seg.epoch == cursor.epoch:
             await asyncio.sleep(0.05)
-        return b"", cursor
+        return [], cursor
 
-    async def read_back(self, cursor: FileCursor | None, count: int) -> list[HistoryLine]:
-        if cursor is None:
-            seg = self.follower.segment
-            if seg is None:
-                return []
-            cursor = FileCursor.at(seg, self.follower.pos)
-        seg, end = cursor.segment, cursor.offset
-        offset = backlog_start(seg.fd, end, count)
-        out: list[HistoryLine] = []
-        prefix = f"{seg.ino:x}-"
-        while offset < end:
-            lines, offset = seg.read(offset, end, self.chunk, self.max_line)
-            if not lines:
-                break
-            for line_end, tail, data in zip(lines.ends, _tails(lines), lines.data, strict=True):
-                out.append(HistoryLine(f"{prefix}{line_end}{tail.decode()}", data.decode("utf-8")))
-        return out[-count:] if count else []
+    def encode(self, items: list[Batch | Change]) -> bytes:
+        """Lines and changes as the events of this file's stream."""
+        parts = []
+        for item in items:
+            if isinstance(item, Batch):
+                parts.append(encode_lines(item.segment, item.lines))
+            else:
+                parts.append(notice(self.name, item.kind, item.detail, _segment_id(item.segment)))
+        return b"".join(parts)
+
+    def head(self) -> FileCursor | None:
+        """Where the head is now (None: there is no file)."""
+        fol = self.follower
+        return FileCursor.at(fol.segment, fol.pos) if fol.segment is not None else None
+
+    # -- history: read from the files themselves (see tailsse.history) --
+
+    async def lines(self, anchor: str | None, forward: bool, count: int) -> LinesPage:
+        return await self.past.lines(anchor, forward, count)
+
+    async def search(self, query: Query, before: str | None, limit: int) -> SearchPage:
+        return await self.past.search(query, before, limit)
+
+    async def find_time(self, moment: float) -> TimeFound:
+        return await self.past.find_time(moment)
 
     def hold(self, cursor: FileCursor) -> FileCursor:
         cursor.segment.readers += 1
@@ -257,49 +271,3 @@ class FileSource:
         seg = cursor.segment
         seg.readers -= 1
         seg.release()  # a file opened only for readers closes with the last of them
-
-    def info(self, started: bool) -> dict[str, object]:
-        """This file's row in ``/api/files``."""
-        try:
-            st = os.stat(self.follower.path)
-            size, exists = st.st_size, True
-        except OSError:
-            size, exists = None, False
-        state = self.follower.state if started else ("following" if exists else "missing")
-        return {"name": self.name, "size": size, "exists": exists, "state": state}
-
-
-class FileCatalog(Catalog):
-    """The files given on the command line (and found later in served directories)."""
-
-    def __init__(self, config: Config, files: dict[str, str]) -> None:
-        super().__init__(config)
-        self.sources: dict[str, FileSource] = {}
-        self.fileset: FileSet[FileSource] = FileSet(config, files, self._make, added=self._added)
-
-    def _make(self, name: str, follower: Follower) -> FileSource:
-        source = FileSource(name, follower, self.config)
-        self.sources[name] = source
-        self.add_source(source)
-        return source
-
-    def _added(self, source: FileSource) -> None:
-        if self.started:
-            source.start()
-            source.wake()
-
-    def begin(self) -> None:
-        for source in self.sources.values():
-            source.start()
-        self.fileset.start()
-
-    def close(self) -> None:
-        self.fileset.close()
-        super().close()
-
-    def rescan(self) -> None:
-        """Pick up files that appeared in served directories or now match a glob."""
-        self.fileset.rescan()
-
-    async def files(self) -> dict[str, object]:
-        return {"files": [source.info(self.started) for source in self.sources.values()]}

@@ -14,7 +14,7 @@ from tornado.web import Application, ErrorHandler, RedirectHandler, url
 from tailsse.config import Config
 from tailsse.following.paths import expand, name_files
 from tailsse.sources.catalog import Catalog
-from tailsse.sources.files import FileCatalog
+from tailsse.sources.local import FileCatalog
 from tailsse.webapp import handlers
 from tailsse.webapp.auth import Authenticator
 from tailsse.webapp.base import Services
@@ -94,7 +94,11 @@ def make_app(config: Config, files: dict[str, str] | None = None, catalog: Catal
         url(prefix + r"view/" + name, handlers.PageHandler, page, name="view"),
         url(prefix + r"embed/" + name, handlers.PageHandler, {**page, "embed": True}, name="embed"),
         url(prefix + r"events/" + name, handlers.EventsHandler, {**deps, "cors": True}, name="events"),
+        url(prefix + r"events", handlers.EventsHandler, {**deps, "cors": True}, name="merged"),
         url(prefix + r"api/files", handlers.FilesHandler, deps, name="files"),
+        url(prefix + r"api/lines/" + name, handlers.LinesHandler, deps, name="lines"),
+        url(prefix + r"api/search/" + name, handlers.SearchHandler, deps, name="search"),
+        url(prefix + r"api/time/" + name, handlers.TimeHandler, deps, name="time"),
         # Open even with auth, for load balancers and monitors: it names no file.
         url(prefix + r"healthz", handlers.HealthHandler, {**deps, "public": True}, name="health"),
         # The viewer's own code and styles, public like any web page's scripts.

@@ -8,10 +8,17 @@ import random
 
 from tornado.web import HTTPError
 
+from tailsse.history.query import Query, QueryError
+from tailsse.history.timestamps import iso, parse_time
+from tailsse.sources.base import Channel, History, HistoryError, HistoryLine
+from tailsse.sources.merged_ids import MAX_FILES
 from tailsse.sse import encode as sse
 from tailsse.webapp.base import BaseHandler, Services
 from tailsse.webapp.security import RedactedSummary
 from tailsse.webapp.transport import StreamTransport, response_head
+
+MAX_LINES = 10000  # lines one /api/lines answer holds at most
+MAX_MATCHES = 1000  # matches one /api/search answer holds at most
 
 
 class NotFoundHandler(BaseHandler):
@@ -36,8 +43,9 @@ class UnknownHostHandler(RedactedSummary):
 class EventsHandler(BaseHandler):
     """``GET /events/{name}``: a log's lines as Server-Sent Events."""
 
-    async def get(self, name: str) -> None:
-        channel = await self.channel(name)
+    async def get(self, name: str | None = None) -> None:
+        channel = await self.channel(name) if name is not None else await self._merged()
+        name = channel.name
         backlog = self._backlog()
         self.catalog.start()
         if self.catalog.subscriber_count() >= self.config.max_clients:
@@ -57,6 +65,24 @@ class EventsHandler(BaseHandler):
         # From here on the stream owns the connection and writes the response itself.
         transport = StreamTransport(self.detach(), head, chunked)
         transport.on_close = channel.subscribe(transport, last_id, backlog).leave
+
+    async def _merged(self) -> Channel:
+        """``GET /events?file=A&file=B`` (or ``?file=*``): one stream of several files."""
+        names = self.get_query_arguments("file")
+        if not names:
+            raise HTTPError(400, "name the files: /events?file=A&file=B, or ?file=* for every file")
+        if "*" in names:
+            names = [*self.catalog.channels]
+        wanted = sorted(set(names))
+        for name in wanted:
+            if name not in self.catalog.channels:
+                raise HTTPError(404, f"no such file: {name}")
+        if len(wanted) > MAX_FILES:
+            raise HTTPError(400, f"a merged stream has at most {MAX_FILES} files ({len(wanted)} asked for)")
+        try:
+            return await self.catalog.merged(wanted)
+        except LookupError as exc:
+            raise HTTPError(400, str(exc)) from None
 
     def _busy(self, name: str) -> None:
         """Too many streams: ask the client to come back later.
@@ -81,6 +107,94 @@ class EventsHandler(BaseHandler):
         if not (raw.isascii() and raw.isdigit()) or int(raw) > self.config.max_backlog:
             raise HTTPError(400, f"lines must be a whole number from 0 to {self.config.max_backlog}")
         return int(raw)
+
+
+class HistoryHandler(BaseHandler):
+    """The history API's common ground: the log's past, bad input as a JSON 400."""
+
+    def integer(self, name: str, default: int, most: int) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
+            raise HistoryError(400, f"{name} must be a whole number from 1 to {most}")
+        return int(raw)
+
+    def flag(self, name: str) -> bool:
+        raw = (self.get_query_argument(name, None) or "").lower()
+        if raw in ("", "0", "false", "no", "off"):
+            return False
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        raise HistoryError(400, f"{name} must be 1 or 0")
+
+    async def get(self, name: str) -> None:
+        history = (await self.channel(name)).history
+        self.catalog.start()
+        try:
+            self.finish_json(await self.answer(history))
+        except (HistoryError, QueryError) as exc:
+            self.set_status(getattr(exc, "status", 400))
+            self.finish_json({"error": str(exc)})
+
+    async def answer(self, history: History) -> dict[str, object]:
+        raise NotImplementedError
+
+
+def _lines(found: list[HistoryLine]) -> list[dict[str, str]]:
+    return [{"id": line.id, "text": line.text} for line in found]
+
+
+class LinesHandler(HistoryHandler):
+    """``GET /api/lines/{name}?before=ID|after=ID&count=N``: lines next to a position."""
+
+    async def answer(self, history: History) -> dict[str, object]:
+        before = self.get_query_argument("before", None)
+        after = self.get_query_argument("after", None)
+        if before is not None and after is not None:
+            raise HistoryError(400, "give before or after, not both")
+        count = self.integer("count", 100, MAX_LINES)
+        if after is not None:
+            page = await history.lines(None if after == "start" else after, True, count)
+        else:
+            page = await history.lines(None if before in (None, "end") else before, False, count)
+        return {"lines": _lines(page.lines), "more": page.more}
+
+
+class SearchHandler(HistoryHandler):
+    """``GET /api/search/{name}?q=TEXT&regex=1&case=1&before=ID&limit=N``: matching lines, newest first."""
+
+    async def answer(self, history: History) -> dict[str, object]:
+        query = Query(self.get_query_argument("q", ""), regex=self.flag("regex"), case=self.flag("case"))
+        before = self.get_query_argument("before", None)
+        limit = self.integer("limit", 100, MAX_MATCHES)
+        page = await history.search(query, None if before in (None, "end") else before, limit)
+        return {
+            "matches": _lines(page.matches),
+            "next": page.next,
+            "scanned": page.scanned,
+            "size": page.size,
+        }
+
+
+class TimeHandler(HistoryHandler):
+    """``GET /api/time/{name}?t=TIME``: the first line at or after a time."""
+
+    async def answer(self, history: History) -> dict[str, object]:
+        raw = self.get_query_argument("t", None)
+        if not raw:
+            raise HistoryError(400, "t is required: an ISO 8601 time or seconds since the epoch")
+        try:
+            moment = parse_time(raw)
+        except ValueError as exc:
+            raise HistoryError(400, str(exc)) from None
+        found = await history.find_time(moment)
+        line = found.line
+        return {
+            "id": line.id if line else None,
+            "text": line.text if line else None,
+            "time": iso(found.time) if found.time is not None else None,
+        }
 
 
 class FilesHandler(BaseHandler):

@@ -1,0 +1,395 @@
+"""The history API in process: /api/lines, /api/search and /api/time over a file and its generations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from dataclasses import replace
+
+import pytest
+
+from tailsse.history import search
+from tailsse.history.query import Query, QueryError
+from tailsse.history.timestamps import line_time, parse_time
+from tests.conftest import TEST_CONFIG, append, open_stream
+
+
+async def get(client, path: str, status: int = 200) -> dict:
+    response = await client.fetch(path, raise_error=False)
+    assert response.code == status, (response.code, response.body)
+    assert response.headers["Content-Type"].startswith("application/json")
+    return json.loads(response.body)
+
+
+def numbered(prefix: str, start: int, stop: int) -> bytes:
+    return b"".join(b"%s %d\n" % (prefix.encode(), i) for i in range(start, stop))
+
+
+def texts(lines: list[dict]) -> list[str]:
+    return [line["text"] for line in lines]
+
+
+async def caught_up(client, last: str) -> None:
+    """Wait until the head has read everything appended (its last line is ``last``)."""
+    deadline = time.monotonic() + 10
+    while texts((await get(client, "/api/lines/app.log?count=1"))["lines"]) != [last]:
+        assert time.monotonic() < deadline, "the head never reached the end of the file"
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def generations(log_file):
+    """app.log.2 (oldest), app.log.1, then app.log, 10 lines each."""
+    base = str(log_file)
+    now = time.time()
+    for age, gen in ((2, "g2"), (1, "g1")):
+        path = f"{base}.{age}"
+        with open(path, "wb") as f:
+            f.write(numbered(gen, 0, 10))
+        os.utime(path, (now - 100 * age, now - 100 * age))
+    append(log_file, numbered("cur", 0, 10))
+    return log_file
+
+
+async def test_lines_carry_the_stream_s_own_ids(http_server_client, log_file):
+    append(log_file, numbered("line", 0, 10))
+    reader, _ = open_stream(http_server_client, "/events/app.log?lines=10")
+    streamed = [{"id": e["id"], "text": e["data"]} for e in await reader.take(10)]
+    last = await get(http_server_client, "/api/lines/app.log?count=3")
+    assert last == {"lines": streamed[-3:], "more": True}
+    fifth = streamed[4]["id"]
+    page = await get(http_server_client, f"/api/lines/app.log?before={fifth}&count=2")
+    assert page == {"lines": streamed[3:5], "more": True}  # the line the id names is included
+    page = await get(http_server_client, f"/api/lines/app.log?after={fifth}&count=3")
+    assert page == {"lines": streamed[5:8], "more": True}  # and after it, it is not
+    page = await get(http_server_client, f"/api/lines/app.log?after={fifth}&count=100")
+    assert page == {"lines": streamed[5:], "more": False}
+    page = await get(http_server_client, f"/api/lines/app.log?before={fifth}&count=100")
+    assert page == {"lines": streamed[:5], "more": False}
+
+
+async def test_history_reaches_through_the_rotated_generations_in_order(http_server_client, generations):
+    page = await get(http_server_client, "/api/lines/app.log?after=start&count=12")
+    assert texts(page["lines"]) == [f"g2 {i}" for i in range(10)] + ["g1 0", "g1 1"]
+    assert page["more"]
+    # Back from the end, across both boundaries, to the very first line.
+    collected: list[str] = []
+    before = "end"
+    while True:
+        page = await get(http_server_client, f"/api/lines/app.log?before={before}&count=7")
+        got = texts(page["lines"])
+        if before != "end":
+            # An id names where its line ends, so that line comes back too: the overlap.
+            assert page["lines"][-1]["id"] == before
+            got.pop()
+        collected[:0] = got
+        if not page["more"]:
+            break
+        before = page["lines"][0]["id"]
+    expected = [f"g{g} {i}" for g in (2, 1) for i in range(10)] + [f"cur {i}" for i in range(10)]
+    assert collected == expected
+    # Forward from the first line to the head, page by page, ids chaining.
+    forward: list[str] = []
+    after = "start"
+    while True:
+        page = await get(http_server_client, f"/api/lines/app.log?after={after}&count=6")
+        forward += texts(page["lines"])
+        if not page["more"]:
+            break
+        after = page["lines"][-1]["id"]
+    assert forward == expected
+
+
+async def test_history_stops_at_the_head_the_streams_have_reached(http_server_client, log_file):
+    append(log_file, b"done\nhalf a li")
+    page = await get(http_server_client, "/api/lines/app.log?after=start")
+    assert texts(page["lines"]) == ["done"] and not page["more"]
+
+
+async def test_a_line_in_a_generation_that_is_gone_is_410(http_server_client, generations):
+    first = (await get(http_server_client, "/api/lines/app.log?after=start&count=1"))["lines"][0]
+    assert first["text"] == "g2 0"
+    os.unlink(f"{generations}.2")
+    body = await get(http_server_client, f"/api/lines/app.log?before={first['id']}", 410)
+    assert "no longer" in body["error"]
+    body = await get(http_server_client, f"/api/search/app.log?q=x&before={first['id']}", 410)
+    assert "no longer" in body["error"]
+
+
+async def test_a_line_survives_the_rotation_of_its_file(http_server_client, log_file):
+    """A permalink taken before a rotation still opens the same line after it."""
+    append(log_file, numbered("before", 0, 5))
+    reader, _ = open_stream(http_server_client, "/events/app.log?lines=5")
+    third = (await reader.take(5))[2]
+    os.rename(log_file, f"{log_file}.1")
+    append(log_file, numbered("after", 0, 3))
+    assert (await reader.next())["event"] == "rotated"
+    await reader.take(3)
+    page = await get(http_server_client, f"/api/lines/app.log?before={third['id']}&count=1")
+    assert page["lines"] == [{"id": third["id"], "text": third["data"]}]
+    page = await get(http_server_client, f"/api/lines/app.log?after={third['id']}&count=5")
+    assert texts(page["lines"]) == ["before 3", "before 4", "after 0", "after 1", "after 2"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("before=nonsense", "not an event id"),
+        ("after=1-2", "not an event id"),
+        ("count=0", "count must be"),
+        ("count=10001", "count must be"),
+        ("count=ten", "count must be"),
+        ("before=end&after=start", "not both"),
+    ],
+)
+async def test_bad_lines_requests_are_400(http_server_client, log_file, query, message):
+    append(log_file, b"x\n")
+    body = await get(http_server_client, f"/api/lines/app.log?{query}", 400)
+    assert message in body["error"]
+
+
+async def test_an_id_that_is_not_at_a_line_start_or_of_another_file_is_410(http_server_client, log_file):
+    append(log_file, b"first line\nsecond\n")
+    line = (await get(http_server_client, "/api/lines/app.log?count=1"))["lines"][0]
+    ino, offset, check = line["id"].split("-")
+    await get(http_server_client, f"/api/lines/app.log?before={ino}-{int(offset) - 2}-{check}", 410)
+    other = os.stat(log_file).st_ino + 1
+    await get(http_server_client, f"/api/lines/app.log?before={other:x}-{offset}-{check}", 410)
+
+
+async def test_unknown_file_is_404(http_server_client):
+    for api in ("lines", "search", "time"):
+        response = await http_server_client.fetch(f"/api/{api}/other.log?q=x&t=0", raise_error=False)
+        assert response.code == 404
+
+
+async def test_search_newest_first_across_generations(http_server_client, generations):
+    page = await get(http_server_client, "/api/search/app.log?q=+5")
+    assert texts(page["matches"]) == ["cur 5", "g1 5", "g2 5"]
+    assert page["next"] is None
+    sizes = sum(os.path.getsize(f"{generations}{suffix}") for suffix in ("", ".1", ".2"))
+    assert page["scanned"] == page["size"] == sizes
+    page = await get(http_server_client, "/api/search/app.log?q=G1&case=1")
+    assert page["matches"] == []  # case=1 is case-sensitive
+    page = await get(http_server_client, "/api/search/app.log?q=G1")
+    assert len(page["matches"]) == 10
+
+
+async def test_search_pages_with_next_until_the_beginning(http_server_client, generations):
+    seen: list[str] = []
+    before = "end"
+    pages = 0
+    while before is not None:
+        page = await get(
+            http_server_client, f"/api/search/app.log?q=[02468]$&regex=1&limit=4&before={before}"
+        )
+        seen += texts(page["matches"])
+        before = page["next"]
+        pages += 1
+    expected = [f"{f} {i}" for f in ("cur", "g1", "g2") for i in (8, 6, 4, 2, 0)]
+    assert seen == expected
+    assert pages == 4
+
+
+async def test_search_of_a_file_larger_than_one_answer_covers(http_server_client, log_file, monkeypatch):
+    """Each request scans a bounded amount; ``next`` continues where it stopped, nothing twice."""
+    monkeypatch.setattr(search, "SEARCH_BYTES", 64 * 1024)
+    monkeypatch.setattr(search, "BLOCK_MIN", 4096)
+    append(
+        log_file,
+        b"".join(
+            b"%s %06d filler filler filler\n" % (b"hit" if i % 500 == 0 else b"row", i) for i in range(20000)
+        ),
+    )
+    size = os.path.getsize(log_file)
+    found: list[str] = []
+    before = "end"
+    requests = 0
+    scanned = 0
+    while before is not None:
+        page = await get(http_server_client, f"/api/search/app.log?q=hit&before={before}")
+        assert page["scanned"] <= 64 * 1024 + 4096
+        found += texts(page["matches"])
+        scanned += page["scanned"]
+        before = page["next"]
+        requests += 1
+    assert requests > 5
+    assert scanned == size
+    assert found == [f"hit {i:06d} filler filler filler" for i in range(19500, -1, -500)]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("q=", "must not be empty"),
+        ("q=(a&regex=1", "not a valid regular expression"),
+        ("q=x&regex=maybe", "regex"),
+    ],
+)
+async def test_bad_searches_are_400(http_server_client, log_file, query, message):
+    body = await get(http_server_client, f"/api/search/app.log?{query}", 400)
+    assert message in body["error"]
+
+
+def test_regular_expressions_take_linear_time():
+    """A pattern that makes a backtracking engine run for ages is matched in linear time."""
+    evil = Query("(a+)+$", regex=True)
+    sizes = []
+    for n in (20_000, 40_000, 80_000):
+        text = b"a" * n + b"!"
+        began = time.perf_counter()
+        assert evil.find(text, 0, len(text)) == -1
+        sizes.append(time.perf_counter() - began)
+    # Python's re needs 2**n steps for "a"*n+"!"; here each doubling at most ~doubles the time.
+    assert max(sizes) < 0.5
+
+
+def test_regular_expressions_match_within_one_line():
+    q = Query(r"a\sb", regex=True)
+    text = b"xa\nb\nyy a b\n"
+    assert q.find(text, 0, len(text)) == text.index(b"a b")
+    anchored = Query("^foo$", regex=True)
+    text = b"xfoo\nfoo\nfooy\n"
+    assert anchored.find(text, 0, len(text)) == 5
+    with pytest.raises(QueryError):
+        Query("(?P<x>a)(?P=x)", regex=True)  # backreferences are not linear: refused
+
+
+async def test_live_lines_keep_flowing_while_a_search_runs(http_server_client, log_file):
+    """The search gives the IOLoop a turn every few milliseconds."""
+    append(log_file, b"".join(b"row %07d some text to search through\n" % i for i in range(800_000)))
+    await caught_up(http_server_client, "row 0799999 some text to search through")
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+    done = False
+
+    async def tick() -> None:
+        # CPU time of this thread between two turns of the loop: what the search held it
+        # for, whatever else the machine is doing.
+        last = time.thread_time()
+        while not done:
+            await asyncio.sleep(0)
+            now = time.thread_time()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.ensure_future(tick())
+    began = loop.time()
+    page = await get(http_server_client, "/api/search/app.log?q=(x|y|z)[0-9]+q&regex=1")
+    took = loop.time() - began
+    done = True
+    await ticker
+    assert page["scanned"] > 30_000_000 and page["matches"] == []
+    # The loop ran all along, and was never held for more than a few milliseconds.
+    assert len(gaps) >= took / 0.05
+    assert max(gaps) < 0.02, max(gaps)
+
+
+async def test_time_finds_the_first_line_at_or_after_it(http_server_client, log_file):
+    base = parse_time("2026-12-01T00:00:00Z")
+    rows = []
+    for i in range(20000):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(base + i * 2))
+        rows.append(f"{stamp}.000Z INFO request {i}\n".encode())
+        if i % 7 == 0:
+            rows.append(b"    at a continuation line without a time\n")
+    append(log_file, b"".join(rows))
+    body = await get(http_server_client, "/api/time/app.log?t=2026-12-01T01:00:01Z")
+    assert body["text"].endswith(" request 1801")  # 3601 s after midnight: line 1800 is at 3600 s
+    assert body["time"] == "2026-12-01T01:00:02.000Z"
+    page = await get(http_server_client, f"/api/lines/app.log?before={body['id']}&count=1")
+    assert page["lines"][0]["text"] == body["text"]
+    first = await get(http_server_client, "/api/time/app.log?t=2020-01-01")
+    assert first["text"].endswith(" request 0")
+    late = await get(http_server_client, "/api/time/app.log?t=2027-01-01T00:00:00%2B01:00")
+    assert late == {"id": None, "text": None, "time": None}
+
+
+async def test_time_bisects_instead_of_reading(http_server_client, log_file, monkeypatch):
+    append(
+        log_file,
+        b"".join(
+            b"2026-12-01T10:%02d:%02dZ line %d %s\n" % (i // 60 % 60, i % 60, i, b"x" * 200)
+            for i in range(3600)
+        ),
+    )
+    await caught_up(http_server_client, "2026-12-01T10:59:59Z line 3599 " + "x" * 200)
+    reads = []
+    real = os.pread
+
+    def counted(fd: int, n: int, at: int) -> bytes:
+        data = real(fd, n, at)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "pread", counted)
+    body = await get(http_server_client, "/api/time/app.log?t=2026-12-01T10:30:00Z")
+    assert body["text"].startswith("2026-12-01T10:30:00Z line 1800")
+    assert sum(reads) < os.path.getsize(log_file) / 4, sum(reads)
+
+
+async def test_time_in_a_file_without_timestamps_says_so(http_server_client, log_file):
+    append(log_file, b"no time\nat all\n")
+    body = await get(http_server_client, "/api/time/app.log?t=2026-12-01T00:00:00Z", 422)
+    assert "recognisable timestamp" in body["error"]
+    body = await get(http_server_client, "/api/time/app.log?t=yesterday", 400)
+    assert "ISO 8601" in body["error"]
+    body = await get(http_server_client, "/api/time/app.log", 400)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (b"2026-12-01T12:03:04.250Z INFO x", "2026-12-01T12:03:04.250Z"),
+        (b"2026-12-01 13:03:04,250 +01:00 x", "2026-12-01T12:03:04.250Z"),
+        (b'1.2.3.4 - - [01/Dec/2026:13:03:04 +0100] "GET / HTTP/1.1" 200', "2026-12-01T12:03:04.000Z"),
+        (b'{"level":"info","time":"2026-12-01T12:03:04Z","msg":"x"}', "2026-12-01T12:03:04.000Z"),
+        (b'{"ts":1796126584.25,"msg":"x"}', "2026-12-01T12:03:04.250Z"),
+        (b'{"timestamp":1796126584250,"msg":"x"}', "2026-12-01T12:03:04.250Z"),
+    ],
+)
+def test_timestamps_of_common_formats(line, expected):
+    from tailsse.history.timestamps import iso
+
+    assert iso(line_time(line)) == expected
+
+
+def test_syslog_lines_get_the_year_of_the_file():
+    mtime = parse_time("2027-01-02T00:00:00Z")
+    december = line_time(b"Dec 31 23:59:59 host app[1]: x", mtime)
+    january = line_time(b"Jan  1 00:00:01 host app[1]: x", mtime)
+    assert time.localtime(december).tm_year == 2026
+    assert time.localtime(january).tm_year == 2027
+    assert line_time(b"no time here") is None
+
+
+class TestWithToken:
+    """Every history route is behind the same auth as the streams."""
+
+    @pytest.fixture
+    def app_config(self, log_file):
+        return replace(TEST_CONFIG, paths=(str(log_file),), token="s3cret-token-for-tests")
+
+    async def test_history_routes_need_the_token(self, http_server_client, log_file):
+        append(log_file, b"x\n")
+        for api in ("lines/app.log", "search/app.log?q=x", "time/app.log?t=0"):
+            response = await http_server_client.fetch(f"/api/{api}", raise_error=False)
+            assert response.code == 401
+            response = await http_server_client.fetch(
+                f"/api/{api}", headers={"Authorization": "Bearer s3cret-token-for-tests"}, raise_error=False
+            )
+            assert response.code in (200, 422)
+
+
+class TestUnderABasePath:
+    @pytest.fixture
+    def app_config(self, log_file):
+        return replace(TEST_CONFIG, paths=(str(log_file),), base_path="/logs/")
+
+    async def test_history_routes_are_under_the_base_path(self, http_server_client, log_file):
+        append(log_file, b"x\n")
+        assert texts((await get(http_server_client, "/logs/api/lines/app.log"))["lines"]) == ["x"]
+        response = await http_server_client.fetch("/api/lines/app.log", raise_error=False)
+        assert response.code == 404
