@@ -74,6 +74,7 @@ export async function loadOlder(app) {
   const wasDetached = s.detached;
   prependEntries(app, fresh);
   if (s.detached && !wasDetached) detach(app);
+  reach(app);
 }
 
 /** The view came near the bottom of what the page keeps, and newer lines were let go. */
@@ -91,6 +92,16 @@ export async function loadNewer(app) {
   addEntries(app, fresh);
   if (!res.body.more) attach(app);
   syncPause(app);
+  reach(app);
+}
+
+/** Near the top or the bottom of what the page keeps (while not following), reads on. */
+export function reach(app) {
+  const log = app.ui.log;
+  if (app.state.mode === "live") return;
+  const margin = log.clientHeight * 1.5;
+  if (log.scrollTop < margin) loadOlder(app);
+  else if (log.scrollHeight - log.scrollTop - log.clientHeight < margin) loadNewer(app);
 }
 
 // A new view of the file: what was asked for before is stale, the stream stops.

@@ -2,7 +2,7 @@
 // reads more of it, Home and End (keys and buttons) go to the first and the last line, and
 // the time box goes to the first line written at or after a time.
 
-import { loadNewer, loadOlder, showTime, toStart } from "./history.js";
+import { loadNewer, loadOlder, reach, showTime, toStart } from "./history.js";
 import { notice } from "./ui.js";
 import { pause, resume, rowsFollowScroll } from "./view.js";
 
@@ -12,10 +12,12 @@ export function wireTravel(app) {
   ui.log.addEventListener(
     "wheel",
     (ev) => {
-      // Nothing to scroll up to in the page: the file may have more.
+      // Nothing to scroll to in the page: the file may have more.
       if (ev.deltaY < 0 && ui.log.scrollTop <= 0 && state.store.older) {
         pause(app, "scroll");
         loadOlder(app);
+      } else if (ev.deltaY > 0 && state.store.detached) {
+        loadNewer(app);
       }
     },
     { passive: true },
@@ -34,7 +36,7 @@ export function wireTravel(app) {
  * top or the bottom of what the page keeps the next page of the file is read.
  */
 export function scrolled(app) {
-  const { ui, state } = app;
+  const state = app.state;
   if (!state.rowsQueued) {
     state.rowsQueued = true;
     requestAnimationFrame(() => {
@@ -42,9 +44,5 @@ export function scrolled(app) {
       if (state.mode !== "live") rowsFollowScroll(app);
     });
   }
-  if (state.mode === "live") return;
-  const log = ui.log;
-  const reach = log.clientHeight * 1.5;
-  if (log.scrollTop < reach) loadOlder(app);
-  else if (log.scrollHeight - log.scrollTop - log.clientHeight < reach) loadNewer(app);
+  reach(app);
 }
