@@ -53,11 +53,12 @@ const matches = (n) => n.toLocaleString() + (n === 1 ? " match" : " matches");
 export function searchLabel(search, running) {
   if (search.error) return { text: search.error, bad: true };
   const n = search.matches.length;
-  const of = search.size === null ? "" : ` of ${human(search.size)}`;
+  const known = search.size !== null;
+  const of = known ? ` of ${human(search.size)}` : "";
   if (search.next === undefined) return { text: `Searching for “${search.q}”…`, bad: false };
   if (search.next === null) {
-    if (!n) return { text: `No match for “${search.q}” in the whole file (${human(search.size)})`, bad: false };
-    return { text: `${matches(n)} in the whole file (${human(search.size)})`, bad: false };
+    const whole = "in the whole file" + (known ? ` (${human(search.size)})` : "");
+    return { text: n ? `${matches(n)} ${whole}` : `No match for “${search.q}” ${whole}`, bad: false };
   }
   const where = `searched ${human(search.scanned)}${of}`;
   if (running) return { text: `${matches(n)} · ${where}…`, bad: false };
