@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests import test_browser
-from tests.test_browser import pour, wait_status, write_lines
+from tests.test_browser import RECORD_STREAMS, pour, wait_status, write_lines
 
 # The browser tests' fixtures: one chromium for the module, fresh pages checked for errors.
 browser = test_browser.browser
@@ -86,20 +86,6 @@ def test_scroll_back_to_the_first_line_of_the_rotated_generation_and_down_again(
     streams = page.evaluate("() => window.__streams")
     assert len(streams) == 2 and "?after=" in streams[1]["url"], streams
     assert streams[1]["data"] == [line(i) for i in range(3050, 3060)]
-
-
-RECORD_STREAMS = """
-window.__streams = [];
-const RealEventSource = window.EventSource;
-window.EventSource = class extends RealEventSource {
-  constructor(url, options) {
-    super(url, options);
-    const rec = { url: this.url, data: [], ids: [] };
-    window.__streams.push(rec);
-    this.addEventListener("message", (ev) => { rec.data.push(ev.data); rec.ids.push(ev.lastEventId); });
-  }
-};
-"""
 
 
 # ---------------------------------------------------------------------------- search
@@ -350,14 +336,8 @@ def test_twenty_thousand_lines_a_second_keep_the_page_responsive(server_process,
     page.goto(server.url + "view/app.log")
     wait_status(page, "live")
     page.evaluate(LAG_PROBE)
-    stop, written = threading.Event(), [0]
-    writer = threading.Thread(target=pour, args=(log_file, stop, written, 20_000, 15), daemon=True)
-    writer.start()
-    try:
-        writer.join(30)
-    finally:
-        stop.set()
-        writer.join()
+    written = [0]
+    pour(log_file, threading.Event(), written, 20_000, 15)  # the page reads while this writes
     total = written[0]
     assert total == 300_000
     page.wait_for_function("n => window.tailsse.stats().received === n", arg=total, timeout=30000)

@@ -150,29 +150,28 @@ export function rowsFollowScroll(app) {
   steady(app, () => {});
 }
 
-/** Keeps entries after the newest (from the stream or a page of history). */
-export function addEntries(app, items) {
+// Filters items, keeps them (put: store.append or store.prepend) and shows them (show:
+// appendShown or prependShown), the rows of those that made room going.
+function keepEntries(app, items, put, show) {
   const state = app.state;
   if (items.length > state.opts.keep) items = items.slice(items.length - state.opts.keep);
   for (const e of items) filtered(state, e);
   steady(app, () => {
-    const { added, removed } = store.append(state.store, items, state.opts.keep, filtering(state));
+    const { added, removed } = put(state.store, items, state.opts.keep, filtering(state));
     removeShown(removed);
-    appendShown(app, added.filter((e) => e.shown));
+    show(app, added.filter((e) => e.shown));
   });
   syncCount(app);
 }
 
+/** Keeps entries after the newest (from the stream or a page of history); the oldest beyond keep go. */
+export function addEntries(app, items) {
+  keepEntries(app, items, store.append, appendShown);
+}
+
 /** Keeps older entries (a page of history) before the oldest; the newest beyond keep go. */
 export function prependEntries(app, items) {
-  const state = app.state;
-  for (const e of items) filtered(state, e);
-  steady(app, () => {
-    const { added, removed } = store.prepend(state.store, items, state.opts.keep, filtering(state));
-    removeShown(removed);
-    prependShown(app, added.filter((e) => e.shown));
-  });
-  syncCount(app);
+  keepEntries(app, items, store.prepend, prependShown);
 }
 
 /**
