@@ -1,7 +1,8 @@
 // The rows in the page. Entries shown live in chunks of CHUNK rows, and only the chunks near
-// the visible part of the log hold rows: the others keep their measured height and nothing
-// else, so the page holds a bounded number of nodes however many lines it keeps. Every DOM
-// change to the log's rows happens here.
+// the visible part of the log hold rows (at most about ROWS of them): the others keep their
+// measured (or, never drawn yet, estimated) height and nothing else, so the page holds a
+// bounded number of nodes however many lines it keeps. Every DOM change to the log's rows
+// happens here.
 
 import { renderRow } from "./render.js";
 
@@ -135,15 +136,24 @@ export function virtualize(app) {
   const near = [];
   const far = [];
   let drawn = 0;
+  let shown = 0;
   for (let el = log.firstElementChild; el; el = el.nextElementSibling) {
     const chunk = chunkOf(el);
     if (!chunk) continue;
+    shown += chunk.entries.length;
     const top = el.offsetTop;
     const height = el.offsetHeight;
     const away = Math.max(lo - (top + height), top - hi, 0);
     if (!away && !chunk.rendered) near.push(chunk);
     if (away && chunk.rendered) far.push({ chunk, height, away });
     if (chunk.rendered || !away) drawn += chunk.entries.length;
+  }
+  // A small log is drawn whole (the browser's own find sees all of it).
+  if (shown <= ROWS) {
+    for (let el = log.firstElementChild; el; el = el.nextElementSibling) {
+      const chunk = chunkOf(el);
+      if (chunk && !chunk.rendered && !near.includes(chunk)) near.push(chunk);
+    }
   }
   far.sort((a, b) => b.away - a.away);
   for (const { chunk, height } of far) {
@@ -193,10 +203,12 @@ export function takeAnchor(log) {
   return { entry: node.tailsseEntry || null, node, y: node.getBoundingClientRect().top - top };
 }
 
-/** Scrolls so that the anchor is where it was (its entry's row, if drawn again). */
-export function restoreAnchor(log, anchor) {
+/** Scrolls so that the anchor is where it was (its entry's row, drawn again if need be). */
+export function restoreAnchor(app, anchor) {
   if (!anchor) return;
-  const node = anchor.entry && anchor.entry.node ? anchor.entry.node : anchor.node;
+  const log = app.ui.log;
+  const row = anchor.entry && anchor.entry.chunk ? rowOf(app, anchor.entry) : null;
+  const node = row || anchor.node;
   if (!node.isConnected) return;
   const y = node.getBoundingClientRect().top - log.getBoundingClientRect().top;
   log.scrollTop += y - anchor.y;

@@ -86,7 +86,7 @@ function wireToggles(app) {
     opts.wrap = !opts.wrap;
     app.remember("wrap", opts.wrap ? 1 : 0);
     applyView(app);
-    if (state.mode === "live") toBottom(app);
+    rerenderAll(app); // rows not drawn keep heights measured with the other wrapping
   });
   ui.time.addEventListener("click", () => {
     opts.time = !opts.time;

@@ -1,7 +1,9 @@
-// The line store: the entries the page keeps (oldest first, at most `keep` of them), the
-// ones received but not yet handled, and the ones held while paused (at most `keep` of those
-// too: past that they are dropped and fetched from the server again on resume); with the
-// counts the toolbar shows. Pure: no DOM. Entries are filtered (filter.js) before they come in.
+// The line store: the entries the page keeps (oldest first, at most `keep` of them: a stretch
+// of the file's lines, which older pages of history join at the top and newer ones at the
+// bottom), the ones received but not yet handled, and the ones held while paused (at most
+// `keep` of those too: past that they are dropped and fetched from the server again on
+// resume); with the counts the toolbar shows and whether the file goes on past either end.
+// Pure: no DOM. Entries are filtered (filter.js) before they come in.
 
 import { endId } from "./lines.js";
 

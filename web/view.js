@@ -138,7 +138,7 @@ function steady(app, change) {
   const log = app.ui.log;
   const live = app.state.mode === "live";
   const anchor = live ? null : takeAnchor(log);
-  const settle = () => (live ? toBottom(app) : restoreAnchor(log, anchor));
+  const settle = () => (live ? toBottom(app) : restoreAnchor(app, anchor));
   change();
   settle();
   // Chunks drawn for the first time take their real height: then others may come near.
