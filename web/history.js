@@ -52,8 +52,8 @@ async function request(app, query) {
   const name = app.state.current;
   h.busy = true;
   const res = await getJson(app.routes.lines(name, query));
-  h.busy = false;
   const stale = seq !== h.seq || name !== app.state.current;
+  if (seq === h.seq) h.busy = false; // else the newer view's request may be under way
   return stale ? null : res;
 }
 
