@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -156,6 +157,10 @@ class ServerProcess:
             raise RuntimeError(f"server did not start: {line!r} {err}")
         self.url = match.group(0)
         self.port = int(re.search(r":(\d+)/", self.url).group(1))
+        # Read what it logs as it goes: a full pipe would stop the server at its next log line.
+        self._said: list[str] = []
+        self._drain = threading.Thread(target=self._said.extend, args=(self.proc.stderr,), daemon=True)
+        self._drain.start()
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -175,7 +180,11 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stderr and not self.proc.stderr.closed:
+        drain = getattr(self, "_drain", None)
+        if drain is not None:
+            drain.join(5)
+            self.stderr = "".join(self._said)
+        elif self.proc.stderr and not self.proc.stderr.closed:
             self.stderr = self.proc.stderr.read()
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream:

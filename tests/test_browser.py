@@ -895,7 +895,8 @@ def test_busy_log_stays_responsive(server_process, log_file, new_page):
     # Every line reached the page; the page keeps the newest 10,000 of them.
     page.wait_for_function("n => window.tailsse.stats().received === n", arg=total, timeout=20000)
     page.wait_for_function("() => window.tailsse.stats().kept === 10000")
-    assert page.locator("#log .row").count() == 10000
+    # Only rows near the view are in the page (chunks.js ROWS); the others are kept as data.
+    assert 0 < page.locator("#log .row").count() <= 1500
     last = line_texts(page)[-1]
     assert f"job {total - 1:06d} done" in last
     in_page = page.evaluate("() => window.__latency")

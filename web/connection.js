@@ -7,6 +7,7 @@
 
 import { fileEventMessage, metaEntry } from "./lines.js";
 import { expectRepeats, receiveFileEvent, receiveLine, rewind } from "./receive.js";
+import { dropWaiting } from "./store.js";
 import { setStatus, statusState } from "./ui.js";
 import { flush, pause, push } from "./view.js";
 
@@ -98,10 +99,38 @@ export function disconnect({ state }) {
  */
 export function suspend(app) {
   const { state, ui } = app;
-  disconnect(app);
-  rewind(state.stream.rx, state.store.lastKept);
+  stopAtLastKept(app);
   const keep = state.store.overflow.toLocaleString();
   setStatus(ui, "paused", "Paused", `Paused: more than ${keep} new lines; they are fetched again when you resume`);
+}
+
+// The stream stops; the next one resumes after the newest line kept.
+function stopAtLastKept(app) {
+  const { state } = app;
+  disconnect(app);
+  rewind(state.stream.rx, state.store.lastKept);
+  state.store.detached = true;
+}
+
+/**
+ * Older lines came in at the top and the newest ones were let go: the stream stops, what
+ * waited goes too, and they are read again (history) when the view comes down to them.
+ */
+export function detach(app) {
+  const { state, ui } = app;
+  if (!state.stream.source) return;
+  stopAtLastKept(app);
+  dropWaiting(state.store);
+  setStatus(ui, "paused", "Paused", "Showing older lines: newer ones are read again when you scroll down, or press End");
+}
+
+/** The page has the newest lines again: the stream resumes after the newest line kept. */
+export function attach(app) {
+  const { state } = app;
+  state.store.detached = false;
+  state.store.overflow = 0;
+  rewind(state.stream.rx, state.store.lastKept);
+  if (state.current) connect(app, state.current);
 }
 
 // Hands an entry to the view; stops the stream when the paused view cannot hold it.

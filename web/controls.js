@@ -1,10 +1,14 @@
-// What the user does: the toolbar, the filter box, scrolling, the row tools and the keys.
+// What the user does: the toolbar, the filter box, scrolling, the row tools and the keys
+// (the whole file's search is finder.js's, moving through it travel.js's).
 // Each handler changes state.opts (remembering what this browser keeps) and asks the view
 // to follow. Navigation (app.show, app.listFiles, app.pageUrl) comes from the entry point.
 
-import { prettyOf, showsPretty } from "./lines.js";
-import { clampKeep, filterOptions, nextTheme } from "./settings.js";
+import { stepResult, wireFinder } from "./finder.js";
+import { toStart } from "./history.js";
+import { endId, prettyOf, showsPretty } from "./lines.js";
+import { clampKeep, filterOptions, linePath, nextTheme } from "./settings.js";
 import { copyText, download, hideTools, showTools, toolAt } from "./tools.js";
+import { scrolled, wireTravel } from "./travel.js";
 import { applyTheme, applyView, toast } from "./ui.js";
 import { atBottom, compile, keepChanged, pause, refilter, refilterOne, rerenderAll, resume, toBottom } from "./view.js";
 
@@ -17,6 +21,8 @@ export function wire(app) {
   wireScrolling(app);
   wireRows(app);
   wireKeys(app);
+  wireTravel(app);
+  wireFinder(app);
 }
 
 function keepUrl(app) {
@@ -80,7 +86,7 @@ function wireToggles(app) {
     opts.wrap = !opts.wrap;
     app.remember("wrap", opts.wrap ? 1 : 0);
     applyView(app);
-    if (state.mode === "live") toBottom(app);
+    rerenderAll(app); // rows not drawn keep heights measured with the other wrapping
   });
   ui.time.addEventListener("click", () => {
     opts.time = !opts.time;
@@ -138,10 +144,11 @@ function wireScrolling(app) {
       if (state.mode === "live" && !atBottom(app)) {
         if (manual && top < state.lastTop - 1) pause(app, "scroll");
         else if (!manual) toBottom(app);
-      } else if (state.mode === "scroll" && manual && atBottom(app)) {
+      } else if (state.mode === "scroll" && manual && atBottom(app) && !state.store.detached) {
         resume(app);
       }
       state.lastTop = log.scrollTop;
+      scrolled(app);
     },
     { passive: true },
   );
@@ -175,9 +182,10 @@ function wireRows(app) {
 }
 
 function onTool(app, act, e) {
-  if (act === "copy") {
-    copyText(app.doc, e.plain).then(
-      () => toast(app, "Line copied"),
+  if (act === "copy" || act === "link") {
+    const link = () => new URL(linePath(app.state.current, endId(e)), app.doc.baseURI).href;
+    copyText(app.doc, act === "copy" ? e.plain : link()).then(
+      () => toast(app, act === "copy" ? "Line copied" : "Link to the line copied"),
       () => toast(app, "Cannot copy here"),
     );
   } else if (act === "json") {
@@ -195,9 +203,15 @@ function wireKeys(app) {
   const { doc, ui, state } = app;
   doc.addEventListener("keydown", (ev) => {
     const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(doc.activeElement && doc.activeElement.tagName);
-    if (ev.key === "End" && !typing && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+    const plain = !typing && !ev.ctrlKey && !ev.metaKey && !ev.altKey;
+    if (ev.key === "End" && plain) {
       ev.preventDefault();
       resume(app);
+    } else if (ev.key === "Home" && plain) {
+      ev.preventDefault();
+      toStart(app);
+    } else if ((ev.key === "n" || ev.key === "N") && plain && stepResult(app, ev.key === "n" ? 1 : -1)) {
+      ev.preventDefault();
     } else if (ev.key === "/" && !typing && !state.embed) {
       ev.preventDefault();
       ui.filter.focus();

@@ -46,19 +46,18 @@ export function findHits(matcher, text) {
   return { found, hits, count: hits ? hits.length / 2 : 0 };
 }
 
-/** Sets e.shown, e.hits and e.count for the current filter (meta rows always show). */
+/**
+ * Sets e.shown, e.hits and e.count for the current filter (meta rows always show). Without
+ * a filter the line is not prepared here: lines that come and go unseen never are.
+ */
 export function applyFilter(e, matcher, jsonByDefault) {
   e.hits = null;
   e.count = 0;
-  if (e.meta) {
+  if (e.meta || !matcher) {
     e.shown = true;
     return e;
   }
   prepare(e);
-  if (!matcher) {
-    e.shown = true;
-    return e;
-  }
   const result = findHits(matcher, displayText(e, jsonByDefault));
   e.shown = result.found;
   e.hits = result.hits;

@@ -22,6 +22,18 @@ export function stamp(d) {
   );
 }
 
+/** A date as ISO 8601 in local time with its offset: 2026-11-24T06:00:00+01:00. */
+export function isoLocal(d) {
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? "-" : "+";
+  const abs = Math.abs(off);
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1, 2)}-${pad(d.getDate(), 2)}T` +
+    `${pad(d.getHours(), 2)}:${pad(d.getMinutes(), 2)}:${pad(d.getSeconds(), 2)}` +
+    `${sign}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`
+  );
+}
+
 /** A size in bytes for people: 512 B, 1.5 KB, 12 MB; a dash when unknown. */
 export function human(size) {
   if (typeof size !== "number") return "—";
@@ -45,7 +57,10 @@ export function countLabel(store, { filtering, invalid, keep }) {
   const text = filtering
     ? `${plural(store.matchCount, " match", " matches")} in ${store.matchLines.toLocaleString()} of ${store.lines.toLocaleString()} lines`
     : plural(store.lines, " line", " lines");
-  const title = store.entries.length >= keep ? `The page keeps the newest ${keep.toLocaleString()} lines` : "";
+  const title =
+    store.entries.length >= keep
+      ? `The page keeps ${keep.toLocaleString()} lines at a time: scroll up for older ones, or search the whole file`
+      : "";
   return { text, bad: false, title };
 }
 

@@ -65,7 +65,8 @@ export function showsPretty(e, jsonByDefault) {
   return want && prettyOf(e) !== null;
 }
 
-/** The text a prepared entry shows (what filters match and downloads save). */
+/** The text an entry shows (what filters match and downloads save); prepares it. */
 export function displayText(e, jsonByDefault) {
+  prepare(e);
   return showsPretty(e, jsonByDefault) ? e.prettyText : e.plain;
 }

@@ -2,11 +2,7 @@
 // through textContent and text nodes: a line can look like HTML, it can never become HTML.
 
 import { clock } from "./format.js";
-import { showsPretty } from "./lines.js";
-
-// Rows live in chunks of CHUNK rows: the browser lays out and paints only the chunks on
-// screen (content-visibility), and dropping old rows touches only the first chunk.
-export const CHUNK = 200;
+import { prepare, showsPretty } from "./lines.js";
 
 /** Where text must be cut so that every piece has one style: run, level word and highlight. */
 function cuts(length, runs, lvl, hits) {
@@ -18,7 +14,7 @@ function cuts(length, runs, lvl, hits) {
 }
 
 /** Fills el with text, styled by runs (ANSI or JSON), the level word and the filter's hits. */
-function fillText(doc, el, text, runs, lvl, hits) {
+export function fillText(doc, el, text, runs, lvl, hits) {
   if (!runs && !lvl && !hits) {
     el.textContent = text;
     return;
@@ -54,10 +50,12 @@ function fillText(doc, el, text, runs, lvl, hits) {
   }
 }
 
-/** The row for a prepared, filtered entry. row.tailsseEntry leads back to the entry. */
+/** The row for a filtered entry (prepared now if not yet). row.tailsseEntry leads back to it. */
 export function renderRow(doc, e, opts) {
+  if (!e.meta) prepare(e);
   const row = doc.createElement("div");
   row.tailsseEntry = e;
+  if (e.target) row.setAttribute("data-target", "");
   if (opts.time) {
     const ts = doc.createElement("span");
     ts.className = "ts";
@@ -80,40 +78,4 @@ export function renderRow(doc, e, opts) {
   }
   row.appendChild(tx);
   return row;
-}
-
-function lastChunk(log) {
-  const last = log.lastElementChild;
-  return last && last.classList.contains("chunk") ? last : null;
-}
-
-/** Appends rows at the end of the log, filling the last chunk before starting another. */
-export function appendRows(log, nodes) {
-  const doc = log.ownerDocument;
-  let i = 0;
-  while (i < nodes.length) {
-    let tail = lastChunk(log);
-    if (!tail || tail.childElementCount >= CHUNK) {
-      tail = doc.createElement("div");
-      tail.className = "chunk";
-      log.appendChild(tail);
-    }
-    const frag = doc.createDocumentFragment();
-    for (let room = CHUNK - tail.childElementCount; room > 0 && i < nodes.length; room--, i++) {
-      frag.appendChild(nodes[i]);
-    }
-    tail.appendChild(frag);
-  }
-}
-
-/** Removes one row, and its chunk once empty. */
-export function removeRow(node) {
-  const chunk = node.parentNode;
-  if (!chunk) return;
-  chunk.removeChild(node);
-  if (!chunk.firstChild) chunk.remove();
-}
-
-export function clearRows(log) {
-  log.textContent = "";
 }

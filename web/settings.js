@@ -75,10 +75,23 @@ export function pagePath(name, embed) {
   return name ? (embed ? "embed/" : "view/") + encodeURIComponent(name) : "./";
 }
 
-/** The query string (without "?") for search with the filter replaced by the options'. */
+/** The page of one line (a permalink), relative to <base>: view/NAME?at=ID. */
+export function linePath(name, id) {
+  return pagePath(name, false) + "?at=" + encodeURIComponent(id);
+}
+
+/** The line a permalink names (?at=ID), or null. */
+export function lineAt(params) {
+  return params.get("at") || null;
+}
+
+/**
+ * The query string (without "?") for search with the filter replaced by the options'. A
+ * permalink's line is left out: it was shown, the page goes on from there.
+ */
 export function pageQuery(search, opts) {
   const q = new URLSearchParams(search);
-  for (const key of ["filter", "regex", "case"]) q.delete(key);
+  for (const key of ["filter", "regex", "case", "at"]) q.delete(key);
   if (opts.filter) {
     q.set("filter", opts.filter);
     if (opts.regex) q.set("regex", "1");

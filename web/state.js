@@ -26,7 +26,13 @@ export function createState(opts, { embed = false, backlog = null } = {}) {
       busyTimer: 0,
     },
 
+    paging: { busy: false, seq: 0 }, // reading api/lines (history.js); seq: the view's generation
+    finder: { search: null, matcher: null, current: -1, focus: -1, abort: null }, // finder.js
+
     frameQueued: false, // a flush is waiting for the next animation frame
+    lastFlush: -1e9, // when new lines were last handled (performance.now())
+    lastBatch: 0, // and how many there were
+    rowsQueued: false, // the rows near the view are drawn at the next animation frame
     lastTop: 0, // the log's scrollTop after our last move
     lastInput: -1e9, // when the user last scrolled by hand (wheel, touch, keys, scrollbar)
     tools: null, // the row-tools element, once made

@@ -1,7 +1,9 @@
-// The line store: the entries the page keeps (oldest first, at most `keep` of them), the
-// ones received but not yet handled, and the ones held while paused (at most `keep` of those
-// too: past that they are dropped and fetched from the server again on resume); with the
-// counts the toolbar shows. Pure: no DOM. Entries are filtered (filter.js) before they come in.
+// The line store: the entries the page keeps (oldest first, at most `keep` of them: a stretch
+// of the file's lines, which older pages of history join at the top and newer ones at the
+// bottom), the ones received but not yet handled, and the ones held while paused (at most
+// `keep` of those too: past that they are dropped and fetched from the server again on
+// resume); with the counts the toolbar shows and whether the file goes on past either end.
+// Pure: no DOM. Entries are filtered (filter.js) before they come in.
 
 import { endId } from "./lines.js";
 
@@ -17,6 +19,8 @@ export function createStore() {
     lines: 0, // line entries kept (file-event rows aside)
     matchLines: 0, // of those, how many match the filter
     matchCount: 0, // and how many matches they have
+    older: true, // the file may have lines before the oldest kept
+    detached: false, // the file has lines after the newest kept that the page let go of
   };
 }
 
@@ -57,7 +61,44 @@ export function trim(store, keep, filtering) {
   if (over <= 0) return [];
   const gone = store.entries.splice(0, over);
   for (const e of gone) count(store, e, -1, filtering);
+  if (gone.some((e) => !e.meta)) store.older = true;
   return gone;
+}
+
+/** Drops the newest entries beyond keep (older lines came in at the top); returns them. */
+export function trimEnd(store, keep, filtering) {
+  const over = store.entries.length - keep;
+  if (over <= 0) return [];
+  const gone = store.entries.splice(store.entries.length - over, over);
+  for (const e of gone) count(store, e, -1, filtering);
+  store.lastKept = lastLineId(store.entries);
+  if (gone.some((e) => !e.meta)) store.detached = true;
+  return gone;
+}
+
+/** The id after which the line following these entries comes: the last line's endId. */
+function lastLineId(entries) {
+  for (let i = entries.length - 1; i >= 0; i--) if (!entries[i].meta) return endId(entries[i]);
+  return null;
+}
+
+/** The id of the oldest line kept, or null. */
+export function firstLineId(store) {
+  const e = store.entries.find((x) => !x.meta);
+  return e ? e.id : null;
+}
+
+/**
+ * Keeps filtered older entries before the first, dropping the newest beyond keep:
+ * {added, removed}. added are the entries put in (the newest keep of items at most).
+ */
+export function prepend(store, items, keep, filtering) {
+  if (items.length > keep) items = items.slice(items.length - keep);
+  for (const e of items) count(store, e, 1, filtering);
+  store.entries = items.concat(store.entries);
+  if (store.lastKept === null) store.lastKept = lastLineId(store.entries);
+  const removed = trimEnd(store, keep, filtering);
+  return { added: items, removed };
 }
 
 /**
@@ -83,6 +124,13 @@ export function hold(store, items) {
   }
 }
 
+/** Drops what waits while paused (the page let go of the newest lines). */
+export function dropWaiting(store) {
+  store.held = [];
+  store.incoming = [];
+  store.heldShown = 0;
+}
+
 /** How many entries wait while paused (held, and received but not yet handled). */
 export function waiting(store) {
   return store.held.length + store.incoming.length;
@@ -94,9 +142,7 @@ export function waiting(store) {
  */
 export function overflowed(store, keep) {
   if (waiting(store) <= keep) return false;
-  store.held = [];
-  store.incoming = [];
-  store.heldShown = 0;
+  dropWaiting(store);
   store.overflow = keep;
   return true;
 }

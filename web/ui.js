@@ -1,5 +1,5 @@
 // The page's fixed elements (index.html), and what shows the state in them: the status
-// badge, the toolbar's pressed buttons, the theme, the toast.
+// badge, the toolbar's pressed buttons, the theme, the notice and the toast.
 
 import { THEMES } from "./settings.js";
 
@@ -33,6 +33,21 @@ export function findElements(doc) {
     keep: $("keep"),
     toast: $("toast"),
     rowTools: $("row-tools"),
+    findForm: $("find-form"),
+    find: $("find"),
+    whenForm: $("when-form"),
+    when: $("when"),
+    toStart: $("to-start"),
+    toEnd: $("to-end"),
+    results: $("results"),
+    resultsCount: $("results-count"),
+    resultsStop: $("results-stop"),
+    resultsMore: $("results-more"),
+    resultsClose: $("results-close"),
+    resultsList: $("results-list"),
+    notice: $("notice"),
+    noticeText: $("notice-text"),
+    noticeClose: $("notice-close"),
   };
 }
 
@@ -70,6 +85,12 @@ export function applyView({ ui, state }) {
   pressed(ui.json, opts.json);
   pressed(ui.regex, opts.regex);
   pressed(ui.matchCase, opts.matchCase);
+}
+
+/** A message over the log that stays until dismissed (or replaced); null hides it. */
+export function notice({ ui }, text) {
+  ui.noticeText.textContent = text || "";
+  ui.notice.hidden = !text;
 }
 
 /** A short message over the log for a moment. */

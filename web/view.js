@@ -1,12 +1,22 @@
 // The log view: new lines are handled once per animation frame, following keeps the end in
 // sight, pausing holds lines back (up to the keep limit: past it they are dropped, and
-// fetched from the server again on resume), and the counts follow the filter.
-// Every DOM change for new lines happens in flush().
+// fetched from the server again on resume), older lines come in at the top while what is
+// in view stays put, and the counts follow the filter. Rows themselves are chunks.js's.
 
 import { applyFilter, compileFilter } from "./filter.js";
 import { countLabel, jumpLabel } from "./format.js";
-import { appendRows, clearRows, removeRow, renderRow } from "./render.js";
+import {
+  appendShown,
+  clearShown,
+  prependShown,
+  removeShown,
+  restoreAnchor,
+  rowOf,
+  takeAnchor,
+  virtualize,
+} from "./chunks.js";
 import * as store from "./store.js";
+import { renderRow } from "./render.js";
 import { hideTools } from "./tools.js";
 
 const filtering = (state) => state.filter.matcher !== null;
@@ -41,6 +51,10 @@ export function pause(app, why) {
  */
 export function resume(app) {
   const state = app.state;
+  if (state.store.detached && !state.store.overflow) {
+    app.toEnd(); // the newest lines are not in the page: read the end, then follow
+    return;
+  }
   let refetch = false;
   if (state.mode !== "live") {
     state.mode = "live";
@@ -48,6 +62,7 @@ export function resume(app) {
     if (items.length) addEntries(app, items);
     refetch = state.store.overflow > 0;
     state.store.overflow = 0;
+    if (refetch) state.store.detached = false; // the stream reads them again
   }
   toBottom(app);
   syncPause(app);
@@ -70,6 +85,11 @@ export function syncPause({ ui, state }) {
 
 // ---- new lines, once per frame
 
+// Drawing new lines costs a layout and a paint however many came: a busy log is drawn less
+// often, up to MAX_GAP ms apart (a quarter of a millisecond per line drawn last time), and
+// is not read line by line as it scrolls past anyway.
+const MAX_GAP = 250;
+
 /**
  * Takes a complete entry from the stream; it is shown (or held) at the next frame. Returns
  * false when, paused, more entries wait than the page keeps: they are dropped, and the
@@ -86,7 +106,10 @@ export function push(app, e) {
   }
   if (state.frameQueued) return true;
   state.frameQueued = true;
-  requestAnimationFrame(() => flush(app));
+  const frame = () => requestAnimationFrame(() => flush(app));
+  const wait = state.lastFlush + Math.min(MAX_GAP, state.lastBatch / 4) - performance.now();
+  if (wait > 0) setTimeout(frame, wait);
+  else frame();
   return true;
 }
 
@@ -96,6 +119,8 @@ export function flush(app) {
   state.frameQueued = false;
   const items = store.takeIncoming(state.store);
   if (!items.length) return;
+  state.lastFlush = performance.now();
+  state.lastBatch = items.length;
   if (state.mode !== "live") {
     for (const e of items) filtered(state, e);
     store.hold(state.store, items);
@@ -105,37 +130,75 @@ export function flush(app) {
   addEntries(app, items);
 }
 
-function addEntries(app, items) {
-  const { state, ui } = app;
+/**
+ * Runs change, then puts the view back: at the end when following, else with the line at
+ * the top where it was; the chunks near the view get their rows.
+ */
+function steady(app, change) {
+  const log = app.ui.log;
+  const live = app.state.mode === "live";
+  const anchor = live ? null : takeAnchor(log);
+  const settle = () => (live ? toBottom(app) : restoreAnchor(app, anchor));
+  change();
+  settle();
+  // Chunks drawn for the first time take their real height: then others may come near.
+  for (let pass = 0; pass < 4 && virtualize(app); pass++) settle();
+}
+
+/** After a scroll: the chunks near the view get their rows, the others lose them. */
+export function rowsFollowScroll(app) {
+  steady(app, () => {});
+}
+
+// Filters items, keeps them (put: store.append or store.prepend) and shows them (show:
+// appendShown or prependShown), the rows of those that made room going.
+function keepEntries(app, items, put, show) {
+  const state = app.state;
+  if (items.length > state.opts.keep) items = items.slice(items.length - state.opts.keep);
   for (const e of items) filtered(state, e);
-  const { added, removed } = store.append(state.store, items, state.opts.keep, filtering(state));
-  forget(removed);
-  const nodes = [];
-  for (const e of added) {
-    if (e.shown && !e.node) {
-      e.node = renderRow(app.doc, e, state.opts);
-      nodes.push(e.node);
-    }
-  }
-  appendRows(ui.log, nodes);
-  if (state.mode === "live") toBottom(app);
+  steady(app, () => {
+    const { added, removed } = put(state.store, items, state.opts.keep, filtering(state));
+    removeShown(removed);
+    show(app, added.filter((e) => e.shown));
+  });
   syncCount(app);
 }
 
-function forget(entries) {
-  for (const e of entries) {
-    if (e.node) removeRow(e.node);
-    e.node = null;
-  }
+/** Keeps entries after the newest (from the stream or a page of history); the oldest beyond keep go. */
+export function addEntries(app, items) {
+  keepEntries(app, items, store.append, appendShown);
+}
+
+/** Keeps older entries (a page of history) before the oldest; the newest beyond keep go. */
+export function prependEntries(app, items) {
+  keepEntries(app, items, store.prepend, prependShown);
+}
+
+/**
+ * Shows entries instead of everything before (the view is paused there): older and detached
+ * say whether there are lines before and after them that the page does not have; target,
+ * the entry to show in the middle of the view and highlight, else the view starts at the top
+ * (atEnd: at the bottom).
+ */
+export function showEntries(app, entries, { older, detached, target = null, atEnd = false }) {
+  const { state, ui } = app;
+  resetView(app);
+  state.mode = atEnd ? "live" : "scroll";
+  Object.assign(state.store, { older, detached });
+  if (target) target.target = true;
+  addEntries(app, entries);
+  const row = target && rowOf(app, target);
+  if (row) ui.log.scrollTop = row.offsetTop - (ui.log.clientHeight - row.offsetHeight) / 2;
+  else if (!atEnd) ui.log.scrollTop = 0;
+  state.lastTop = ui.log.scrollTop;
+  rowsFollowScroll(app);
+  syncPause(app);
 }
 
 /** Applies a new keep limit to what is shown. */
 export function keepChanged(app) {
   const state = app.state;
-  if (state.mode === "live") {
-    forget(store.trim(state.store, state.opts.keep, filtering(state)));
-    toBottom(app);
-  }
+  if (state.mode === "live") steady(app, () => removeShown(store.trim(state.store, state.opts.keep, filtering(state))));
   syncCount(app);
 }
 
@@ -175,14 +238,10 @@ export function refilter(app) {
 export function rerenderAll(app) {
   const { state, ui } = app;
   hideTools(app);
-  const nodes = [];
-  for (const e of state.store.entries) {
-    e.node = e.shown ? renderRow(app.doc, e, state.opts) : null;
-    if (e.node) nodes.push(e.node);
-  }
-  clearRows(ui.log);
-  appendRows(ui.log, nodes);
-  if (state.mode === "live") toBottom(app);
+  steady(app, () => {
+    clearShown(ui.log);
+    appendShown(app, state.store.entries.filter((e) => e.shown));
+  });
 }
 
 /** One line's own pretty-printing toggled: filter, count and draw just that line again. */
@@ -205,7 +264,7 @@ export function resetView(app) {
   const { state, ui } = app;
   store.clearStore(state.store);
   hideTools(app);
-  clearRows(ui.log);
+  clearShown(ui.log);
   state.mode = "live";
   syncPause(app);
   syncCount(app);

@@ -5,10 +5,12 @@
 import { AUTH_HELP, connect, disconnect } from "./connection.js";
 import { wire } from "./controls.js";
 import { human } from "./format.js";
+import { close as closeResults } from "./finder.js";
+import { showAround, toEnd } from "./history.js";
 import { resetReceiver } from "./receive.js";
-import { backlogLines, nameFromPath, pagePath, pageQuery, readOptions } from "./settings.js";
+import { backlogLines, lineAt, nameFromPath, pagePath, pageQuery, readOptions } from "./settings.js";
 import { createState } from "./state.js";
-import { applyTheme, applyView, findElements, setStatus } from "./ui.js";
+import { applyTheme, applyView, findElements, notice, setStatus } from "./ui.js";
 import { compile, flush, pause, resetView, syncCount, syncPause } from "./view.js";
 
 // The server's routes, relative to <base href>: the page works under any --base-path.
@@ -20,7 +22,17 @@ const routes = {
     if (after) return url + "?after=" + encodeURIComponent(after);
     return lines !== null && lines !== "" ? url + "?lines=" + encodeURIComponent(lines) : url;
   },
+  /** History: query is {before|after: ID, count}. */
+  lines: (name, query) => api("lines", name, query),
+  /** The whole file searched: query is {q, regex, case, before, limit}. */
+  search: (name, query) => api("search", name, query),
+  /** The first line at or after t (ISO 8601). */
+  time: (name, t) => api("time", name, { t }),
 };
+
+function api(kind, name, query) {
+  return "api/" + kind + "/" + encodeURIComponent(name) + "?" + new URLSearchParams(query);
+}
 
 /** What this browser remembers (theme, wrap, times, JSON, keep); nothing when embedded. */
 function openStorage(win, embed) {
@@ -51,8 +63,9 @@ function openStorage(win, embed) {
 /**
  * The app every module receives: the window and document, ui (ui.js: the page's elements),
  * state (state.js: everything that changes), the server's routes, open (makes the
- * EventSource), remember (stores a setting), the navigation the controls call back, and
- * refetch (the view resumed after dropping what came while it was paused).
+ * EventSource), remember (stores a setting), the navigation the controls call back,
+ * refetch (the view resumed after dropping what came while it was paused), toEnd (the view
+ * resumed where the page let go of the newest lines) and at (a permalink's line).
  */
 function createApp(win) {
   const doc = win.document;
@@ -73,6 +86,8 @@ function createApp(win) {
     refetch: () => {
       if (state.current) connect(app, state.current);
     },
+    toEnd: () => toEnd(app),
+    at: lineAt(params), // the line a permalink opens, once
     listFiles: () => listFiles(app),
     pageUrl: (name) => pageUrl(app, name),
     nameFromLocation: () => nameFromPath(win.location.pathname, new URL(doc.baseURI).pathname),
@@ -98,6 +113,8 @@ function show(app, name, how) {
   else if (how === "replace") win.history.replaceState(null, "", pageUrl(app, name));
   resetReceiver(state.stream.rx);
   resetView(app);
+  closeResults(app);
+  notice(app, null);
   if (!name) {
     disconnect(app);
     setStatus(ui, "idle", state.files.length ? "Choose a file" : "No files");
@@ -105,6 +122,23 @@ function show(app, name, how) {
     return;
   }
   doc.title = name + " · tailsse";
+  const at = app.at;
+  app.at = null;
+  if (at) {
+    // A permalink: its line in context; when it cannot be read, say why and follow the end.
+    showAround(app, at).then((ok) => {
+      if (!ok && state.current === name) connect(app, name);
+    });
+    return;
+  }
+  if (state.backlog !== null && +state.backlog > state.opts.keep) {
+    const keep = state.opts.keep.toLocaleString();
+    notice(
+      app,
+      `The page keeps ${keep} lines at a time, not the ${(+state.backlog).toLocaleString()} asked for: ` +
+        "scroll up to read older ones, or search the whole file.",
+    );
+  }
   const rx = state.stream.rx;
   rx.pauseAt = null;
   if (!state.opts.follow) {
@@ -212,9 +246,14 @@ async function start(win) {
       held: state.store.held.length,
       waiting: state.store.held.length + state.store.incoming.length,
       overflow: state.store.overflow,
+      older: state.store.older,
+      detached: state.store.detached,
+      first: state.store.entries.length ? state.store.entries[0].raw : null,
+      last: state.store.entries.length ? state.store.entries[state.store.entries.length - 1].raw : null,
       received: state.stream.rx.received,
       mode: state.mode,
     }),
+    texts: () => state.store.entries.filter((e) => !e.meta).map((e) => e.raw),
   };
   await loadFiles(app);
   if (!name && state.files.length === 1 && !state.embed) show(app, state.files[0].name, "replace");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { clock, countLabel, downloadName, downloadText, human, jumpLabel, pad, stamp } from "../../web/format.js";
+import { clock, countLabel, downloadName, downloadText, human, isoLocal, jumpLabel, pad, stamp } from "../../web/format.js";
 import { lineEntry, metaEntry, prepare } from "../../web/lines.js";
 
 const at = new Date(2026, 10, 24, 6, 5, 4, 3); // local time
@@ -52,7 +52,7 @@ describe("the count", () => {
 
   test("a full page says it keeps only the newest lines", () => {
     const label = countLabel(counts(100, 0, 0, 100), { filtering: false, invalid: false, keep: 100 });
-    assert.equal(label.title, "The page keeps the newest 100 lines");
+    assert.equal(label.title, "The page keeps 100 lines at a time: scroll up for older ones, or search the whole file");
   });
 
   test("an invalid regular expression says so, and leaves the title", () => {
@@ -102,4 +102,11 @@ describe("download", () => {
     assert.equal(downloadName("data.csv", false, at), "data.csv-20261124-060504.log");
     assert.equal(downloadName(null, false, at), "log-20261124-060504.log");
   });
+});
+
+test("a time for api/time: ISO 8601 with the local offset", () => {
+  const d = new Date(2026, 10, 24, 6, 5, 4);
+  const iso = isoLocal(d);
+  assert.match(iso, /^2026-11-24T06:05:04[+-]\d\d:\d\d$/);
+  assert.equal(new Date(iso).getTime(), d.getTime());
 });

@@ -6,6 +6,8 @@ import {
   clampKeep,
   DEFAULT_KEEP,
   flag,
+  lineAt,
+  linePath,
   MAX_KEEP,
   MIN_KEEP,
   nameFromPath,
@@ -118,5 +120,18 @@ describe("page URLs", () => {
     assert.equal(nameFromPath("/logs/", "/logs/"), null);
     assert.equal(nameFromPath("/logs/view/a/b", "/logs/"), null);
     assert.equal(nameFromPath("/logs/static/viewer.js", "/logs/"), null);
+  });
+});
+
+describe("permalinks", () => {
+  test("a line's page names the file and the line's id", () => {
+    assert.equal(linePath("app.log", "1a-20-ff"), "view/app.log?at=1a-20-ff");
+    assert.equal(linePath("web1/app.log", "1-2"), "view/web1%2Fapp.log?at=1-2");
+  });
+
+  test("the line comes from ?at=, and is not carried to other pages", () => {
+    assert.equal(lineAt(params("?at=1a-20-ff&theme=dark")), "1a-20-ff");
+    assert.equal(lineAt(params("?theme=dark")), null);
+    assert.equal(pageQuery("?at=1a-20-ff&theme=dark", { filter: "" }), "theme=dark");
   });
 });
