@@ -63,10 +63,11 @@ function openStorage(win, embed) {
 
 /**
  * The app every module receives: the window and document, ui (ui.js: the page's elements),
- * state (state.js: everything that changes), the server's routes, open (makes the
- * stream: eventstream.js), remember (stores a setting), the navigation the controls call back,
- * refetch (the view resumed after dropping what came while it was paused), toEnd (the view
- * resumed where the page let go of the newest lines) and at (a permalink's line).
+ * state (state.js: everything that changes), the server's routes, open (makes the stream:
+ * eventstream.js, read with fetch rather than EventSource), remember (stores a setting),
+ * the navigation the controls call back, refetch (the view resumed after dropping what came
+ * while it was paused), toEnd (the view resumed where the page let go of the newest lines)
+ * and at (a permalink's line).
  */
 function createApp(win) {
   const doc = win.document;
