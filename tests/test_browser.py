@@ -447,7 +447,7 @@ def test_over_long_lines_arrive_whole_and_busy_servers_say_so(server_process, lo
 
 class FlakyProxy:
     """A reverse proxy in front of a server that can be made to answer 502 Bad Gateway, as
-    a real one does while its upstream restarts (EventSource then gives up for good). Going
+    a real one does while its upstream restarts (the stream then gives up for good). Going
     down also cuts every connection open through it. One request per connection, so every
     request is seen: ``requests`` holds (down?, request line, Last-Event-ID header or None).
     """
@@ -566,17 +566,43 @@ def flaky_proxy():
         proxy.close()
 
 
-# Records every EventSource the page makes: its URL, and the lines and ids it delivered.
+# Records every event stream the page opens (web/eventstream.js reads them with fetch): its
+# URL, and the lines and ids the server sent on it, read from a copy of the response body.
 RECORD_STREAMS = """
 window.__streams = [];
-const RealEventSource = window.EventSource;
-window.EventSource = class extends RealEventSource {
-  constructor(url, options) {
-    super(url, options);
-    const rec = { url: this.url, data: [], ids: [] };
-    window.__streams.push(rec);
-    this.addEventListener("message", (ev) => { rec.data.push(ev.data); rec.ids.push(ev.lastEventId); });
-  }
+const realFetch = window.fetch;
+window.fetch = async function (input, init) {
+  const response = await realFetch.call(this, input, init);
+  const url = new URL(String(input), document.baseURI).href;
+  const accept = init && init.headers && init.headers.Accept;
+  if (accept !== "text/event-stream" || !response.body) return response;
+  const rec = { url, data: [], ids: [], status: response.status };
+  window.__streams.push(rec);
+  const [mine, theirs] = response.body.tee();
+  (async () => {
+    const reader = theirs.getReader();
+    const decoder = new TextDecoder();
+    let rest = "", data = null, type = "", id = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        const lines = (rest + decoder.decode(value, { stream: true })).split("\\n");
+        rest = lines.pop();
+        for (const line of lines) {
+          if (line === "") {
+            if (data !== null && type === "") { rec.data.push(data); rec.ids.push(id); }
+            data = null; type = "";
+          } else if (line.startsWith("data: ")) data = data === null ? line.slice(6) : data + "\\n" + line.slice(6);
+          else if (line.startsWith("id: ")) id = line.slice(4);
+          else if (line.startsWith("event: ")) type = line.slice(7);
+        }
+      }
+    } catch {
+      // aborted: the viewer closed this stream
+    }
+  })();
+  return new Response(mine, { status: response.status, statusText: response.statusText, headers: response.headers });
 };
 """
 
@@ -598,7 +624,7 @@ def resume_through_a_failing_proxy(
     wait_texts(page, shown)
     wait_status(page, "live")
     proxy.go_down()
-    wait_status(page, "offline")  # the browser gave up for good
+    wait_status(page, "offline")  # the stream gave up for good
     write_lines(log_file, more)
     # The viewer's own first retry is refused too.
     deadline = time.monotonic() + 10
@@ -611,7 +637,7 @@ def resume_through_a_failing_proxy(
     page.wait_for_timeout(300)
     assert line_texts(page) == shown + more
     requests = proxy.events_requests()
-    # Every stream after the first resumed from a position: the browser's own reconnects with
+    # Every stream after the first resumed from a position: the stream's own reconnects with
     # Last-Event-ID, the viewer's with ?after= (and no backlog asked for then).
     assert all("after=" in line or last_id for _, line, last_id in requests[1:]), requests
     mine = [line for _, line, _ in requests if "after=" in line]

@@ -9,8 +9,6 @@ import re
 import threading
 import time
 
-import pytest
-
 from tests import test_browser
 from tests.test_browser import RECORD_STREAMS, pour, wait_status, write_lines
 
@@ -346,12 +344,12 @@ def test_twenty_thousand_lines_a_second_keep_the_page_responsive(server_process,
     p99 = lag[int(len(lag) * 0.99)]
     heap, nodes = heap_and_nodes(page)
     print(
-        f"20k lines/s for 15 s: lag p99 {p99:.1f} ms (max {lag[-1]:.0f}, {len(lag)} probes); heap {heap:.1f} MB, DOM nodes {nodes}"
+        f"20k lines/s for 15 s: lag p99 {p99:.1f} ms (max {lag[-1]:.0f}, {len(lag)} probes); "
+        f"heap {heap:.1f} MB, DOM nodes {nodes}; load average {os.getloadavg()[0]:.1f}"
     )
     # Every line arrived, once: the page keeps the newest 10,000 of them.
     assert stats(page)["kept"] == 10_000
     assert nodes < 20000
-    if p99 >= 50:
-        # The browser's own EventSource, alone on this machine, is the floor (see the report).
-        load = os.getloadavg()[0]
-        pytest.xfail(f"event-loop lag p99 {p99:.0f} ms, not under 50 ms (load average {load:.1f})")
+    # Each chunk's lines are handled at once (web/eventstream.js), drawn at the next frame.
+    load = os.getloadavg()[0]
+    assert p99 < 50, f"event-loop lag p99 {p99:.0f} ms, not under 50 ms (load average {load:.1f})"

@@ -1,10 +1,12 @@
-// The stream: one EventSource per tab, its status badge, and reconnecting when the browser
-// gives up (EventSource retries by itself only while the server answers 200). Every stream
-// opened again for a file resumes after the last line received (?after=ID), like the
-// browser's own reconnects (Last-Event-ID); a paused view that was sent more lines than it
-// keeps stops its stream and resumes it after the last line kept. The EventSource is made
-// by app.open and the URLs come from app.routes (the entry point).
+// The stream: one per tab (eventstream.js: fetch, not EventSource, so that every chunk's
+// lines are handled at once), its status badge, and reconnecting when the stream gives up
+// (it reconnects by itself only after a connection that answered 200 was lost). Every
+// stream opened again for a file resumes after the last line received (?after=ID), like
+// its own reconnects (Last-Event-ID); a paused view that was sent more lines than it keeps
+// stops its stream and resumes it after the last line kept. The stream is made by app.open
+// and the URLs come from app.routes (the entry point).
 
+import { afterRefusal } from "./eventstream.js";
 import { fileEventMessage, metaEntry } from "./lines.js";
 import { expectRepeats, receiveFileEvent, receiveLine, rewind } from "./receive.js";
 import { dropWaiting } from "./store.js";
@@ -44,17 +46,19 @@ export function connect(app, name) {
   es.onerror = () => {
     if (!mine()) return;
     if (es.readyState === es.CLOSED) {
-      // The server (or a proxy in front of it) answered with an error: the browser gave
+      const next = afterRefusal(es.status);
+      if (next === "auth") {
+        setStatus(ui, "offline", "Authentication required", AUTH_HELP);
+        return;
+      }
+      if (next === "stop") {
+        setStatus(ui, "offline", "Disconnected", `The server answered HTTP ${es.status || "without an event stream"}`);
+        return;
+      }
+      // The server (or a proxy in front of it) answered with an error: the stream gave
       // up, so try again ourselves, after the last line received.
       const seconds = Math.round(stream.reconnectDelay / 1000);
       setStatus(ui, "offline", "Disconnected", `Disconnected; retrying in ${seconds} s`);
-      // EventSource does not tell why; a 401 from the file list means the sign-in ended.
-      fetch(app.routes.files, { cache: "no-store" }).then(
-        (r) => {
-          if (r.status === 401 && mine()) setStatus(ui, "offline", "Authentication required", AUTH_HELP);
-        },
-        () => {}, // offline: keep saying so
-      );
       clearTimeout(stream.reconnectTimer);
       stream.reconnectTimer = setTimeout(() => {
         expectRepeats(stream.rx);
@@ -65,25 +69,38 @@ export function connect(app, name) {
       setStatus(ui, "reconnecting", "Reconnecting…", "Connection lost; reconnecting (the stream resumes after the last line)");
     }
   };
-  es.addEventListener("busy", (ev) => {
-    if (!mine()) return;
-    clearTimeout(stream.busyTimer);
-    let message = "the server has too many open streams; retrying";
-    try {
-      message = JSON.parse(ev.data).message || message;
-    } catch {
-      // keep ours
+  // Every event of a chunk at once; the view draws them at the next frame.
+  es.onevents = (events) => {
+    let lines = false;
+    for (const ev of events) {
+      if (!mine()) return; // stopped by the one before (a paused view that is full)
+      if (ev.type === "message") {
+        lines = true;
+        onLine(app, ev.data, ev.lastEventId);
+      } else if (ev.type === "busy") {
+        lines = false;
+        onBusy(app, ev.data);
+      } else if (FILE_EVENTS.includes(ev.type)) {
+        lines = false;
+        onFileEvent(app, ev.type, ev.data);
+      }
     }
-    setStatus(ui, "busy", "Server busy", message);
-  });
-  es.onmessage = (ev) => {
-    if (mine()) onLine(app, ev.data, ev.lastEventId);
+    // A line after anything else says the stream is live again.
+    if (lines && mine() && es.readyState === es.OPEN && statusState(ui) !== "live") {
+      setStatus(ui, "live", "Live", "Live: " + state.current);
+    }
   };
-  for (const kind of FILE_EVENTS) {
-    es.addEventListener(kind, (ev) => {
-      if (mine()) onFileEvent(app, kind, ev.data);
-    });
+}
+
+function onBusy({ state, ui }, data) {
+  clearTimeout(state.stream.busyTimer);
+  let message = "the server has too many open streams; retrying";
+  try {
+    message = JSON.parse(data).message || message;
+  } catch {
+    // keep ours
   }
+  setStatus(ui, "busy", "Server busy", message);
 }
 
 export function disconnect({ state }) {
@@ -139,16 +156,12 @@ function take(app, e) {
 }
 
 function onLine(app, data, id) {
-  const { state, ui } = app;
+  const { state } = app;
   const got = receiveLine(state.stream.rx, data, id);
   if (got.drop) return;
   if (got.pause) {
     flush(app);
     pause(app, "user");
-  }
-  const source = state.stream.source;
-  if (statusState(ui) !== "live" && source && source.readyState === source.OPEN) {
-    setStatus(ui, "live", "Live", "Live: " + state.current);
   }
   if (got.entry) take(app, got.entry);
 }

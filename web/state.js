@@ -19,7 +19,7 @@ export function createState(opts, { embed = false, backlog = null } = {}) {
     mode: "live", // live | scroll (paused by scrolling up) | user (paused by the button)
 
     stream: {
-      source: null, // the EventSource
+      source: null, // the EventStream (eventstream.js)
       rx: receiver(), // receive.js
       reconnectTimer: 0,
       reconnectDelay: 1000,

@@ -4,6 +4,7 @@
 
 import { AUTH_HELP, connect, disconnect } from "./connection.js";
 import { wire } from "./controls.js";
+import { EventStream } from "./eventstream.js";
 import { human } from "./format.js";
 import { close as closeResults } from "./finder.js";
 import { showAround, toEnd } from "./history.js";
@@ -62,10 +63,11 @@ function openStorage(win, embed) {
 
 /**
  * The app every module receives: the window and document, ui (ui.js: the page's elements),
- * state (state.js: everything that changes), the server's routes, open (makes the
- * EventSource), remember (stores a setting), the navigation the controls call back,
- * refetch (the view resumed after dropping what came while it was paused), toEnd (the view
- * resumed where the page let go of the newest lines) and at (a permalink's line).
+ * state (state.js: everything that changes), the server's routes, open (makes the stream:
+ * eventstream.js, read with fetch rather than EventSource), remember (stores a setting),
+ * the navigation the controls call back, refetch (the view resumed after dropping what came
+ * while it was paused), toEnd (the view resumed where the page let go of the newest lines)
+ * and at (a permalink's line).
  */
 function createApp(win) {
   const doc = win.document;
@@ -80,7 +82,7 @@ function createApp(win) {
     ui,
     state,
     routes,
-    open: (url) => new EventSource(url),
+    open: (url) => new EventStream(url, { fetch: (...a) => win.fetch(...a) }),
     remember: storage.set,
     show: (name, how) => show(app, name, how),
     refetch: () => {

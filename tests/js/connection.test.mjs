@@ -1,9 +1,10 @@
-// connection.js with a fake EventSource and a fake page: which stream each new EventSource
-// asks for, and what a paused view does with more lines than it keeps.
+// connection.js with a fake stream (eventstream.js) and a fake page: which stream each new
+// one asks for, what a refusal leads to, and what a paused view does with more lines than
+// it keeps.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
 
-import { connect } from "../../web/connection.js";
+import { AUTH_HELP, connect } from "../../web/connection.js";
 import { createState } from "../../web/state.js";
 import { resume, pause } from "../../web/view.js";
 
@@ -11,11 +12,8 @@ class FakeSource {
   constructor(url) {
     this.url = url;
     this.readyState = this.CONNECTING;
-    this.listeners = {};
+    this.status = 0;
     this.closed = false;
-  }
-  addEventListener(kind, fn) {
-    (this.listeners[kind] ||= []).push(fn);
   }
   close() {
     this.readyState = this.CLOSED;
@@ -25,15 +23,25 @@ class FakeSource {
     this.readyState = this.OPEN;
     this.onopen();
   }
+  /** One chunk's events, handed over at once as eventstream.js does. */
+  events(list) {
+    this.onevents(list);
+  }
   line(data, id) {
-    this.onmessage({ data, lastEventId: id });
+    this.events([{ type: "message", data, lastEventId: id }]);
   }
   fileEvent(kind, message) {
-    for (const fn of this.listeners[kind] || []) fn({ data: JSON.stringify({ message }) });
+    this.events([{ type: kind, data: JSON.stringify({ message }), lastEventId: "" }]);
   }
-  /** A non-200 answer: the browser gives up for good. */
-  refused() {
+  /** An answer that is not a 200 event stream: the stream gives up for good. */
+  refused(status = 502) {
     this.readyState = this.CLOSED;
+    this.status = status;
+    this.onerror();
+  }
+  /** The connection was lost: the stream reconnects by itself. */
+  lost() {
+    this.readyState = this.CONNECTING;
     this.onerror();
   }
 }
@@ -188,4 +196,120 @@ test("paused within the keep limit: everything waits and the stream stays", () =
   assert.equal(app.state.store.overflow, 0);
   assert.equal(first.closed, false);
   assert.equal(app.ui.status.attrs["data-state"], "live");
+});
+
+test("a 401 says the sign-in ended, a 404 stops: neither is asked again", async () => {
+  for (const [status, text] of [
+    [401, "Authentication required"],
+    [404, "Disconnected"],
+    [403, "Disconnected"],
+  ]) {
+    const app = fakeApp();
+    connect(app, "app.log");
+    last(app).opened();
+    app.state.stream.reconnectDelay = 1;
+    last(app).refused(status);
+    assert.equal(app.ui.status.attrs["data-state"], "offline");
+    assert.equal(app.ui.statusText.textContent, text);
+    if (status === 401) assert.equal(app.ui.status.title, AUTH_HELP);
+    else assert.match(app.ui.status.title, new RegExp(`HTTP ${status}`));
+    await sleep(30);
+    assert.equal(app.sources.length, 1, `HTTP ${status}`);
+  }
+});
+
+test("502, 503 and 504 (a proxy while tailsse restarts) are asked again, after the last line", async () => {
+  for (const status of [502, 503, 504, 500]) {
+    const app = fakeApp();
+    connect(app, "app.log");
+    last(app).opened();
+    last(app).line("one", "a-4-f");
+    app.state.stream.reconnectDelay = 1;
+    last(app).refused(status);
+    assert.match(app.ui.status.title, /Disconnected; retrying in/);
+    await sleep(30);
+    assert.equal(app.sources.length, 2, `HTTP ${status}`);
+    assert.deepEqual(last(app).url, { name: "app.log", after: "a-4-f" });
+  }
+});
+
+test("a lost connection says it is reconnecting, and its next line says live", () => {
+  const app = fakeApp();
+  connect(app, "app.log");
+  const es = last(app);
+  es.opened();
+  es.line("one", "a-4-f");
+  assert.equal(app.ui.status.attrs["data-state"], "live");
+  es.lost();
+  assert.equal(app.ui.status.attrs["data-state"], "reconnecting");
+  assert.equal(app.sources.length, 1); // the stream reconnects by itself
+  es.opened();
+  es.line("two", "a-8-f");
+  assert.equal(app.ui.status.attrs["data-state"], "live");
+});
+
+test("busy: the badge says so until a stream stays open", async () => {
+  const app = fakeApp();
+  connect(app, "app.log");
+  const es = last(app);
+  es.opened();
+  es.events([{ type: "busy", data: JSON.stringify({ message: "too many open streams; retrying later" }) }]);
+  assert.equal(app.ui.status.attrs["data-state"], "busy");
+  assert.equal(app.ui.status.title, "too many open streams; retrying later");
+  es.lost(); // the busy answer ends
+  assert.equal(app.ui.status.attrs["data-state"], "busy");
+  es.opened();
+  await sleep(600);
+  assert.equal(app.ui.status.attrs["data-state"], "live");
+});
+
+test("one chunk's events: in order, the last one says the status", () => {
+  const app = fakeApp();
+  connect(app, "app.log");
+  const es = last(app);
+  es.opened();
+  es.events([
+    { type: "message", data: "one", lastEventId: "a-4-f" },
+    { type: "missing", data: JSON.stringify({ message: "gone" }), lastEventId: "a-4-f" },
+  ]);
+  assert.equal(app.ui.status.attrs["data-state"], "missing");
+  es.events([
+    { type: "appeared", data: JSON.stringify({ message: "back" }), lastEventId: "a-4-f" },
+    { type: "message", data: "two", lastEventId: "b-4-f" },
+  ]);
+  assert.equal(app.ui.status.attrs["data-state"], "live");
+  assert.deepEqual(
+    app.state.store.incoming.filter((e) => !e.meta).map((e) => e.raw),
+    ["one", "two"],
+  );
+  assert.equal(app.state.stream.rx.lastId, "b-4-f");
+});
+
+test("a chunk that overfills a paused view: the rest of it is not taken", () => {
+  const app = fakeApp({ keep: 100 });
+  connect(app, "app.log");
+  const first = last(app);
+  first.opened();
+  app.state.store.entries.push({ meta: false, raw: "shown", id: "a-5-f" });
+  app.state.store.lastKept = "a-5-f";
+  pause(app, "user");
+  const chunk = [];
+  for (let i = 1; i <= 150; i++) chunk.push({ type: "message", data: `held ${i}`, lastEventId: `a-${5 + i * 10}-f` });
+  first.events(chunk);
+  assert.equal(first.closed, true);
+  assert.equal(app.state.stream.source, null);
+  assert.equal(app.state.store.incoming.length + app.state.store.held.length, 0);
+  assert.equal(app.state.stream.rx.lastId, "a-5-f"); // resumes after the last line kept
+  assert.equal(app.ui.status.attrs["data-state"], "paused");
+});
+
+test("one stream at a time: connecting again closes the one before", () => {
+  const app = fakeApp();
+  connect(app, "app.log");
+  const first = last(app);
+  connect(app, "other.log");
+  assert.equal(first.closed, true);
+  assert.equal(app.sources.length, 2);
+  first.line("late", "a-4-f"); // a chunk already under way is not taken
+  assert.equal(app.state.store.incoming.length, 0);
 });
