@@ -24,6 +24,7 @@ stdout. The helpers (processes, /proc, the server snapshot) are those of bench/r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -47,7 +48,6 @@ from run import (
     Procs,
     Tailsse,
     _stop_spy,
-    cpu_seconds,
     machine,
     machine_busy_seconds,
     percentile,
@@ -61,8 +61,14 @@ from run import (
 )
 
 CASES = ("merged", "single")
-# Frames whose share of the server's main-thread samples --profile reports.
+CONTROL = "single_wide"  # --control: one file, lines as long as a merged event (same bytes per event)
+# What a merged event of this benchmark carries on top of a single file's (measured: about
+# 399 bytes against 124): the id's nine other positions and tags, and the name's data line.
+WIDE_EXTRA = 275
+# Frames whose share of the server's main-thread samples --profile reports (idle included:
+# shares of wall-clock time).
 FOCUS = (
+    "EpollSelector.select",
     "Watcher._flush",
     "FileSource._publish",
     "FileSource.encode",
@@ -132,7 +138,20 @@ class Server(Tailsse):
         return [self._client([*cmd, "--conns", str(n)], f"{mode}{i}") for i, n in enumerate(split) if n]
 
 
-def write_round_robin(paths: list[Path], total_rate: float, count: int) -> tuple[int, int]:
+def cpu_split(pids: list[int]) -> tuple[float, float]:
+    """User and system CPU seconds of some processes (utime, stime of /proc/PID/stat)."""
+    user = system = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            user += int(fields[11])
+            system += int(fields[12])
+    tick = os.sysconf("SC_CLK_TCK")
+    return user / tick, system / tick
+
+
+def write_round_robin(paths: list[Path], total_rate: float, count: int, pad: bytes = PAD) -> tuple[int, int]:
     """Append ``count`` lines at ``total_rate`` per second, going round the files in turn.
 
     Line k goes to file k % len(paths) with sequence number k // len(paths) in that file,
@@ -147,7 +166,7 @@ def write_round_robin(paths: list[Path], total_rate: float, count: int) -> tuple
             delay = (start + k * step - time.monotonic_ns()) / 1e9
             if delay > 0:
                 time.sleep(delay)
-            os.write(fds[k % files], b"%d %d %s\n" % (k // files, time.monotonic_ns(), PAD))
+            os.write(fds[k % files], b"%d %d %s\n" % (k // files, time.monotonic_ns(), pad))
         return start, time.monotonic_ns()
     finally:
         for fd in fds:
@@ -198,6 +217,7 @@ def run_case(
     else:
         paths = [folder / "app.log"]
         stream, mode = "/events/app.log?lines=0", "latency"
+    pad = PAD + b" " + b"x" * (WIDE_EXTRA - 1) if case == CONTROL else PAD
     for p in paths:
         p.write_bytes(b"")
     total_rate = plan.rate * plan.files  # lines per second to every viewer, in both cases
@@ -223,15 +243,15 @@ def run_case(
         if profile is not None:
             raw = profile / f"{case}-{time.strftime('%H%M%S')}.raw"
             cmd = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "-o", str(raw)]
-            cmd.append("--nonblocking")  # sample without pausing the server
+            cmd += ["--nonblocking", "--idle"]  # without pausing the server; waiting counts too
             spy = server.procs.start(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if syscalls:
             perf = start_perf(server.procs, pid, counted)
         time.sleep(0.5)
         pids = proc_tree(pid)
-        cpu_before = cpu_seconds(pids)
+        user_before, sys_before = cpu_split(pids)
         busy_before, wall_before = machine_busy_seconds(), time.monotonic()
-        start_ns, end_ns = write_round_robin(paths, total_rate, lines)
+        start_ns, end_ns = write_round_robin(paths, total_rate, lines, pad)
         dones = []
         for c in clients + probes:
             try:
@@ -240,7 +260,9 @@ def run_case(
                 c.stop()
                 dones.append(c.expect("done", 30))
         window = time.monotonic() - wall_before
-        server_cpu = cpu_seconds(pids) - cpu_before
+        user_after, sys_after = cpu_split(pids)
+        server_user, server_sys = user_after - user_before, sys_after - sys_before
+        server_cpu = server_user + server_sys
         busy = machine_busy_seconds() - busy_before
         for tool in (spy, perf):
             if tool is not None:
@@ -291,6 +313,7 @@ def run_case(
     result.update(
         window_seconds=round(window, 2),
         server_cpu_seconds=round(server_cpu, 2),
+        server_system_share=round(server_sys / server_cpu, 2) if server_cpu else None,
         server_cpu_s_per_million_lines=round(server_cpu / served * 1e6, 3) if served else None,
         server_cores=round(server_cpu / window, 2),
         bytes_per_event=round(body_bytes / delivered, 1) if delivered else None,
@@ -318,6 +341,10 @@ def run_case(
         if delivered and calls.get("sendto"):
             result["sends_per_delivered_line"] = round(calls["sendto"] / delivered, 4)
             result["lines_per_send"] = round(delivered / calls["sendto"], 2)
+        if calls.get("epoll_wait"):
+            # Each turn of the IOLoop waits once: how often it turned, and how much it sent per turn.
+            result["loop_turns_per_second"] = round(calls["epoll_wait"] / window)
+            result["sends_per_loop_turn"] = round(calls.get("sendto", 0) / calls["epoll_wait"], 1)
     shutil.rmtree(folder, ignore_errors=True)
     return result
 
@@ -329,9 +356,12 @@ MEDIANS = (
     "max_ms",
     "server_cpu_s_per_million_lines",
     "server_cores",
+    "server_system_share",
     "bytes_per_event",
     "events_per_read",
     "lines_per_send",
+    "loop_turns_per_second",
+    "sends_per_loop_turn",
     "reader_cpu_seconds",
     "busiest_reader_cores",
     "probe_p50_ms",
@@ -365,36 +395,61 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def ratios(merged: dict[str, Any], single: dict[str, Any]) -> dict[str, float | None]:
-    """merged ÷ single for the headline figures."""
-    out: dict[str, float | None] = {}
-    for key in ("p50_ms", "p99_ms", "server_cpu_s_per_million_lines", "bytes_per_event"):
-        a, b = merged.get(key), single.get(key)
-        out[key] = (
-            round(a / b, 2) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
-        )
-    return out
+RATIOS = (
+    "p50_ms",
+    "p99_ms",
+    "server_cpu_s_per_million_lines",
+    "bytes_per_event",
+    "probe_p50_ms",
+    "probe_p99_ms",
+)
+
+
+def ratio(a: Any, b: Any) -> float | None:
+    """a ÷ b, when both are numbers."""
+    ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and b
+    return round(a / b, 2) if ok else None
+
+
+def ratios(merged: dict[str, Any], other: dict[str, Any]) -> dict[str, float | None]:
+    """merged ÷ another case, for the headline figures."""
+    return {key: ratio(merged.get(key), other.get(key)) for key in RATIOS}
 
 
 def verdict(report: dict[str, Any]) -> dict[str, bool | None]:
     """Whether issue #16's targets are met."""
     res, r = report["results"], report["ratios"]
+    p99, cpu = r["p99_ms"], r["server_cpu_s_per_million_lines"]
     return {
-        "every_line_delivered": all(res[c]["every_line_everywhere"] for c in CASES),
-        "p99_within_2x": r["p99_ms"] <= P99_TARGET if r["p99_ms"] is not None else None,
-        "cpu_within_1.5x": (
-            r["server_cpu_s_per_million_lines"] <= CPU_TARGET
-            if r["server_cpu_s_per_million_lines"] is not None
-            else None
-        ),
+        "every_line_delivered": all(res[c]["every_line_everywhere"] for c in res),
+        "p99_within_2x": p99 <= P99_TARGET if p99 is not None else None,
+        "cpu_within_1.5x": cpu <= CPU_TARGET if cpu is not None else None,
     }
+
+
+# (label, result key, format) of the table's rows; ratios for the keys in RATIOS.
+ROWS = (
+    ("latency p50 (ms)", "p50_ms", "{:.2f}"),
+    ("latency p99 (ms)", "p99_ms", "{:.2f}"),
+    ("server CPU per million delivered lines (s)", "server_cpu_s_per_million_lines", "{:.2f}"),
+    ("server CPU (cores)", "server_cores", "{:.2f}"),
+    ("server CPU in the kernel (share)", "server_system_share", "{:.2f}"),
+    ("bytes per delivered event", "bytes_per_event", "{:.0f}"),
+    ("lines per server send() (perf)", "lines_per_send", "{:.2f}"),
+    ("server IOLoop turns per second (epoll_wait, perf)", "loop_turns_per_second", "{:,.0f}"),
+    ("server send() calls per IOLoop turn (perf)", "sends_per_loop_turn", "{:.0f}"),
+    ("events per socket read (reader)", "events_per_read", "{:.1f}"),
+    ("busiest reader process (cores)", "busiest_reader_cores", "{:.2f}"),
+    ("probe viewer, own process: p50 (ms)", "probe_p50_ms", "{:.2f}"),
+    ("probe viewer, own process: p99 (ms)", "probe_p99_ms", "{:.2f}"),
+)
 
 
 def markdown(report: dict[str, Any]) -> str:
     """The results as a Markdown table, then the run's circumstances."""
-    res, r, ok = report["results"], report["ratios"], report["targets_met"]
-    m, s = res["merged"], res["single"]
+    res, ok = report["results"], report["targets_met"]
     plan = report["plan"]
+    control = CONTROL in res
 
     def num(v: Any, fmt: str = "{:.2f}") -> str:
         return fmt.format(v) if isinstance(v, (int, float)) else "—"
@@ -402,74 +457,50 @@ def markdown(report: dict[str, Any]) -> str:
     def yes(v: bool | None) -> str:
         return "—" if v is None else ("met" if v else "**not met**")
 
-    rows = [
-        ("latency p50 (ms)", num(m["p50_ms"]), num(s["p50_ms"]), num(r["p50_ms"], "{:.2f}x"), ""),
-        (
-            "latency p99 (ms)",
-            num(m["p99_ms"]),
-            num(s["p99_ms"]),
-            num(r["p99_ms"], "{:.2f}x"),
-            f"≤ {P99_TARGET:g}x: {yes(ok['p99_within_2x'])}",
-        ),
-        (
-            "server CPU per million delivered lines (s)",
-            num(m["server_cpu_s_per_million_lines"]),
-            num(s["server_cpu_s_per_million_lines"]),
-            num(r["server_cpu_s_per_million_lines"], "{:.2f}x"),
-            f"≤ {CPU_TARGET:g}x: {yes(ok['cpu_within_1.5x'])}",
-        ),
-        ("server CPU (cores)", num(m["server_cores"]), num(s["server_cores"]), "", ""),
-        (
-            "bytes per delivered event",
-            num(m["bytes_per_event"], "{:.0f}"),
-            num(s["bytes_per_event"], "{:.0f}"),
-            num(r["bytes_per_event"], "{:.2f}x"),
-            "",
-        ),
-        ("events per socket read (reader)", num(m["events_per_read"]), num(s["events_per_read"]), "", ""),
-        (
-            "busiest reader process (cores)",
-            num(m["busiest_reader_cores"]),
-            num(s["busiest_reader_cores"]),
-            "",
-            "",
-        ),
+    targets = {
+        "p99_ms": f"≤ {P99_TARGET:g}x: {yes(ok['p99_within_2x'])}",
+        "server_cpu_s_per_million_lines": f"≤ {CPU_TARGET:g}x: {yes(ok['cpu_within_1.5x'])}",
+    }
+    cases = ["merged", "single", *([CONTROL] if control else [])]
+    head = [
+        "measure",
+        f"merged ({plan['files']} files × {plan['rate']}/s)",
+        f"single (1 file × {plan['files'] * plan['rate']:,}/s)",
     ]
-    if m.get("probe_p50_ms") is not None:
-        for q in ("p50", "p99"):
-            a, b = m[f"probe_{q}_ms"], s[f"probe_{q}_ms"]
-            ratio = a / b if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
-            rows.append((f"probe viewer (own process): {q} (ms)", num(a), num(b), num(ratio, "{:.2f}x"), ""))
-    if m.get("lines_per_send") is not None:
-        rows.append(
-            ("lines per server send() (perf)", num(m["lines_per_send"]), num(s["lines_per_send"]), "", "")
-        )
-    rows += [
-        (
-            "delivered/expected",
-            f"{m['delivered']:,}/{m['expected']:,}",
-            f"{s['delivered']:,}/{s['expected']:,}",
-            "",
-            f"all, in order: {yes(ok['every_line_delivered'])}",
-        ),
-    ]
-    head = (
-        f"| measure | merged ({plan['files']} files × {plan['rate']}/s) | "
-        f"single (1 file × {plan['files'] * plan['rate']:,}/s) | merged ÷ single | target |"
-    )
-    lines = [head, "|---|---:|---:|---:|---|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    if control:
+        head.append(f"single, lines {WIDE_EXTRA} bytes longer")
+    head.append("merged ÷ single")
+    if control:
+        head.append("merged ÷ single wide")
+    head.append("target")
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
+    for label, key, fmt in ROWS:
+        if all(res[c].get(key) is None for c in cases):
+            continue
+        row = [label, *(num(res[c].get(key), fmt) for c in cases)]
+        row.append(num(report["ratios"].get(key), "{:.2f}x") if key in RATIOS else "")
+        if control:
+            row.append(num(report["ratios_to_control"].get(key), "{:.2f}x") if key in RATIOS else "")
+        row.append(targets.get(key, ""))
+        lines.append("| " + " | ".join(row) + " |")
+    row = ["delivered/expected", *(f"{res[c]['delivered']:,}/{res[c]['expected']:,}" for c in cases), ""]
+    if control:
+        row.append("")
+    row.append(f"all, in order: {yes(ok['every_line_delivered'])}")
+    lines.append("| " + " | ".join(row) + " |")
     info = report["machine"]
     load = report["load_average"]
     lines += [
         "",
-        f"{report['date']} · {report['mode']} run, {report['rounds']} round(s) of {plan['seconds']:g} s per case, "
-        f"{plan['viewers']} viewers, medians over rounds · {info['cpu']}, {info['cores']} cores · "
-        f"Python {info['python']}, Tornado {info.get('tornado')} · tailsse {info.get('tailsse')} at "
-        f"{info.get('tailsse_commit')}{' + changes' if info.get('tailsse_uncommitted_changes') else ''} · "
-        f"load average (1/5/15 min) before {'/'.join(map(str, load['before']))}, "
-        f"after {'/'.join(map(str, load['after']))} · other work on the machine during the rounds: "
-        f"median {num(statistics.median(report['other_cores_all']))} cores (the writer included)",
+        f"{report['date']} · {report['mode']} run, {report['rounds']} round(s) of {plan['seconds']:g} s "
+        f"per case, {plan['viewers']} viewers in {plan['reader_procs']} reader process(es), medians over "
+        f"rounds · {info['cpu']}, {info['cores']} cores · Python {info['python']}, Tornado "
+        f"{info.get('tornado')} · tailsse {info.get('tailsse')} at {info.get('tailsse_commit')}"
+        f"{' + changes' if info.get('tailsse_uncommitted_changes') else ''}",
+        "",
+        f"Load average (1/5/15 min): before {'/'.join(map(str, load['before']))}, after "
+        f"{'/'.join(map(str, load['after']))}. Other work on the machine during the rounds (the "
+        f"writer included): median {num(statistics.median(report['other_cores_all']))} cores.",
     ]
     return "\n".join(lines)
 
@@ -504,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", type=Path, help="record the server with py-spy into this folder")
     parser.add_argument(
+        "--control",
+        action="store_true",
+        help=f"a third case: one file whose lines are {WIDE_EXTRA} bytes longer (as many bytes per event as merged)",
+    )
+    parser.add_argument(
         "--syscalls", action="store_true", help="count the server's system calls with perf stat (tracepoints)"
     )
     args = parser.parse_args(argv)
@@ -529,13 +565,14 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(procs, tmp)
     Tailsse.src, source_hash = snapshot_tailsse(tmp)
     info = {**machine(), "tailsse_source_sha256": source_hash}
-    runs: dict[str, list[dict[str, Any]]] = {c: [] for c in CASES}
+    cases = (*CASES, CONTROL) if args.control else CASES
+    runs: dict[str, list[dict[str, Any]]] = {c: [] for c in cases}
     load_before = os.getloadavg()
     began = time.monotonic()
     try:
         with terminate_as_interrupt():
             for n in range(plan.rounds):
-                order = CASES if n % 2 == 0 else CASES[::-1]
+                order = cases if n % 2 == 0 else cases[::-1]
                 for case in order:
                     print(
                         f"[{time.monotonic() - began:6.1f}s] round {n + 1}/{plan.rounds}: {case} ...",
@@ -577,6 +614,8 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "ratios": ratios(results["merged"], results["single"]),
     }
+    if args.control:
+        report["ratios_to_control"] = ratios(results["merged"], results[CONTROL])
     report["targets_met"] = verdict(report)
     report["table"] = markdown(report)
     path = args.json or RESULTS / f"merged-{now.strftime('%Y-%m-%d')}.json"
