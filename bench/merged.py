@@ -19,6 +19,13 @@ first write until every viewer has every line, divided by the lines delivered to
 viewers. Bytes per event count what the viewers read after the response headers (chunk
 framing included). Results go to ``bench/results/merged-<date>.json``, the table to
 stdout. The helpers (processes, /proc, the server snapshot) are those of bench/run.py.
+
+For finding where the time goes, none of which the headline figures should be taken from:
+``--control`` adds a third case, one file whose lines are as much longer as a merged event
+is (the same bytes per event without merging); ``--probe`` adds a viewer in a reader
+process of its own (server latency without the readers' queue); ``--syscalls`` counts the
+server's system calls with ``perf stat`` (``sendto`` per viewer write, ``epoll_wait`` per
+turn of the IOLoop); ``--profile DIR`` records it with py-spy.
 """
 
 from __future__ import annotations
@@ -81,7 +88,7 @@ FOCUS = (
     "FileSource.read_items",
     "line_time",
 )
-SYSCALLS = ("sendto", "read", "pread64", "epoll_wait", "newfstat", "inotify_add_watch")
+SYSCALLS = ("sendto", "read", "pread64", "epoll_wait", "poll", "write")  # poll: the inotify thread
 P99_TARGET = 2.0  # merged p99 at most this many times the single file's
 CPU_TARGET = 1.5  # server CPU per delivered line at most this many times the single file's
 
