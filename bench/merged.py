@@ -158,6 +158,45 @@ def cpu_split(pids: list[int]) -> tuple[float, float]:
     return user / tick, system / tick
 
 
+def thread_stats(pid: int) -> dict[str, list[int]]:
+    """Per thread of the server, main or other (added up): run and run-queue ns, context switches.
+
+    From /proc/PID/task/TID/schedstat (on CPU, waiting for a CPU) and status (voluntary
+    switches: blocking in epoll, or waiting for the GIL; involuntary: preempted).
+    """
+    out: dict[str, list[int]] = {"main": [0, 0, 0, 0], "other": [0, 0, 0, 0]}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, ValueError):
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    run_ns, queue_ns = (int(v) for v in f.read().split()[:2])
+                switches = [0, 0]
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            switches[0] = int(line.split()[1])
+                        elif line.startswith("nonvoluntary_ctxt_switches:"):
+                            switches[1] = int(line.split()[1])
+                row = out["main" if int(tid) == pid else "other"]
+                for i, v in enumerate((run_ns, queue_ns, *switches)):
+                    row[i] += v
+    return out
+
+
+def thread_report(before: dict[str, list[int]], after: dict[str, list[int]], window: float) -> dict[str, Any]:
+    """What each thread did over the window: shares of wall-clock time on CPU, waiting for one."""
+    report: dict[str, Any] = {}
+    for role in ("main", "other"):
+        run, queue, vol, invol = (a - b for a, b in zip(after[role], before[role], strict=True))
+        report[role] = {
+            "on_cpu_share": round(run / 1e9 / window, 3),
+            "runqueue_share": round(queue / 1e9 / window, 3),
+            "voluntary_switches_per_s": round(vol / window),
+            "involuntary_switches_per_s": round(invol / window),
+        }
+    return report
+
+
 def write_round_robin(paths: list[Path], total_rate: float, count: int, pad: bytes = PAD) -> tuple[int, int]:
     """Append ``count`` lines at ``total_rate`` per second, going round the files in turn.
 
@@ -257,6 +296,7 @@ def run_case(
         time.sleep(0.5)
         pids = proc_tree(pid)
         user_before, sys_before = cpu_split(pids)
+        threads_before = thread_stats(pid)
         busy_before, wall_before = machine_busy_seconds(), time.monotonic()
         start_ns, end_ns = write_round_robin(paths, total_rate, lines, pad)
         dones = []
@@ -268,6 +308,7 @@ def run_case(
                 dones.append(c.expect("done", 30))
         window = time.monotonic() - wall_before
         user_after, sys_after = cpu_split(pids)
+        threads = thread_report(threads_before, thread_stats(pid), window)
         server_user, server_sys = user_after - user_before, sys_after - sys_before
         server_cpu = server_user + server_sys
         busy = machine_busy_seconds() - busy_before
@@ -330,6 +371,9 @@ def run_case(
         busiest_reader_cores=round(
             max(d["cpu_seconds"] - r["cpu_seconds"] for d, r in zip(dones, ready, strict=False)) / window, 2
         ),
+        server_threads=threads,
+        main_thread_on_cpu=threads["main"]["on_cpu_share"],
+        main_thread_runqueue=threads["main"]["runqueue_share"],
         # The writer, the kernel and other people's work on this shared machine:
         other_cores=round(max(0.0, busy - server_cpu - reader_cpu) / window, 2),
     )
@@ -364,6 +408,8 @@ MEDIANS = (
     "server_cpu_s_per_million_lines",
     "server_cores",
     "server_system_share",
+    "main_thread_on_cpu",
+    "main_thread_runqueue",
     "bytes_per_event",
     "events_per_read",
     "lines_per_send",
@@ -441,6 +487,8 @@ ROWS = (
     ("server CPU per million delivered lines (s)", "server_cpu_s_per_million_lines", "{:.2f}"),
     ("server CPU (cores)", "server_cores", "{:.2f}"),
     ("server CPU in the kernel (share)", "server_system_share", "{:.2f}"),
+    ("server main thread: share of time on a CPU", "main_thread_on_cpu", "{:.2f}"),
+    ("server main thread: share of time waiting for a CPU", "main_thread_runqueue", "{:.2f}"),
     ("bytes per delivered event", "bytes_per_event", "{:.0f}"),
     ("lines per server send() (perf)", "lines_per_send", "{:.2f}"),
     ("server IOLoop turns per second (epoll_wait, perf)", "loop_turns_per_second", "{:,.0f}"),
