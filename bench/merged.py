@@ -1,6 +1,6 @@
 """Merged streams against one file, in one run: the performance point of issue #16.
 
-    python3 bench/merged.py            # 3 rounds of 12 s per case: about 2 minutes
+    python3 bench/merged.py            # 3 rounds of 12 s per case: about 3 minutes
     python3 bench/merged.py --quick    # 1 round of 3 s per case, for development
 
 Two cases, taking turns within each round (the order alternates from round to round):
