@@ -1,9 +1,12 @@
 """Benchmark reader: many SSE streams on raw non-blocking sockets, or a pipe (the floor).
 
-Run by ``bench/run.py``, never by hand. Each benchmark line reads
+Run by ``bench/run.py`` and ``bench/merged.py``, never by hand. Each benchmark line reads
 ``<seq> <write monotonic ns> <padding>``. In ``latency`` mode every line's delay from
 ``write()`` to its arrival is recorded (one ``monotonic_ns()`` per socket read) and the
 sequence numbers are checked per stream; in ``count`` mode lines are only counted.
+``merged`` mode is ``latency`` for a merged stream (``/events?file=...``): each event's
+data is the file's name, then the line, and every file has sequence numbers of its own,
+checked per file within each stream.
 
 One process holds thousands of streams with a bare ``epoll`` loop: on this 2-core machine
 the reader shares the CPU with the server it measures, and asyncio's per-read machinery
@@ -28,15 +31,17 @@ import time
 from array import array
 
 SSE_LINE = re.compile(rb"data: (\d+) (\d+) ")
+MERGED_LINE = re.compile(rb"data: ([\w.-]{1,200})\ndata: (\d+) (\d+) ")
 PIPE_LINE = re.compile(rb"(?m)^(\d+) (\d+) ")
 KEEP = 64  # bytes kept between reads: more than any unfinished "data: <seq> <ns> " prefix
+KEEP_MERGED = 320  # the same with "data: <file name>\n" in front
 READ = 256 * 1024
 
 
 class Stream:
     """One connection (or the pipe) and what has been read from it."""
 
-    __slots__ = ("fd", "in_headers", "next_seq", "received", "sock", "tail")
+    __slots__ = ("by_file", "fd", "in_headers", "next_seq", "received", "sock", "tail")
 
     def __init__(self, fd: int, sock: socket.socket | None, in_headers: bool) -> None:
         self.fd = fd
@@ -44,6 +49,7 @@ class Stream:
         self.in_headers = in_headers
         self.tail = b""
         self.next_seq = 0
+        self.by_file: dict[bytes, int] = {}  # merged mode: the next sequence number of each file
         self.received = 0
 
 
@@ -54,6 +60,7 @@ class Reader:
         self.args = args
         self.expect: int = args.expect
         self.count_only = args.mode == "count"
+        self.merged = args.mode == "merged"
         self.pipe = args.pipe_fd >= 0
         self.pattern = PIPE_LINE if self.pipe else SSE_LINE
         self.marker = b"\n" if self.pipe else b"data: "
@@ -61,6 +68,7 @@ class Reader:
         self.streams: dict[int, Stream] = {}
         self.latencies = array("d")
         self.lines = self.gaps = self.dups = 0
+        self.body_bytes = self.reads = 0  # after the response headers: what the events cost on the wire
         self.first_ns = self.last_ns = 0
         self.connected = self.failed = self.complete = self.pending = 0
         self.stopped = False
@@ -143,8 +151,12 @@ class Reader:
             return
         if not self.first_ns:
             self.first_ns = now
+        self.body_bytes += len(data)
+        self.reads += 1
         buf = stream.tail + data
-        if self.count_only:
+        if self.merged:
+            n = self.merged_lines(stream, buf, now)
+        elif self.count_only:
             n = buf.count(self.marker)
             stream.tail = buf[1 - len(self.marker) :] if len(self.marker) > 1 else b""
         else:
@@ -170,6 +182,39 @@ class Reader:
             stream.received += n
             if before < self.expect <= stream.received:
                 self.complete += 1
+
+    def merged_lines(self, stream: Stream, buf: bytes, now: int) -> int:
+        """Record the lines of a merged stream's read, checking each file's order; returns how many."""
+        n = last = 0
+        append = self.latencies.append
+        by_file = stream.by_file
+        for m in MERGED_LINE.finditer(buf):
+            name = m[1]
+            seq = int(m[2])
+            append(now - int(m[3]))
+            wanted = by_file.get(name, 0)
+            if seq == wanted:
+                by_file[name] = seq + 1
+            elif seq > wanted:
+                self.gaps += seq - wanted
+                by_file[name] = seq + 1
+            else:
+                self.dups += 1
+            n += 1
+            last = m.end()
+        stream.tail = buf[last:][-KEEP_MERGED:]
+        return n
+
+    def per_file(self) -> dict[str, int]:
+        """Merged mode: each file's next expected sequence number, added up over the streams.
+
+        Without gaps or duplicates, that is how many lines of each file were read.
+        """
+        totals: dict[str, int] = {}
+        for stream in self.streams.values():
+            for name, count in stream.by_file.items():
+                totals[name.decode()] = totals.get(name.decode(), 0) + count
+        return totals
 
     def close(self, stream: Stream, counted: bool = False) -> None:
         """Forget a stream whose peer closed (a failure if it never got its headers)."""
@@ -220,8 +265,10 @@ def run(args: argparse.Namespace) -> None:
         connected=reader.connected,
         failed=reader.failed,
         seconds=round(time.monotonic() - started, 3),
+        cpu_seconds=round(time.process_time(), 3),
     )
     how = reader.read_until_done(args.deadline)
+    files = reader.per_file() if reader.merged else None
     reader.close_all()
     with open(args.out, "wb") as f:
         reader.latencies.tofile(f)
@@ -236,6 +283,9 @@ def run(args: argparse.Namespace) -> None:
         first_ns=reader.first_ns,
         last_ns=reader.last_ns,
         cpu_seconds=round(time.process_time(), 3),
+        body_bytes=reader.body_bytes,
+        reads=reader.reads,
+        **({"files": files} if files is not None else {}),
     )
 
 
@@ -256,7 +306,7 @@ def main() -> None:
     parser.add_argument("--pipe-fd", type=int, default=-1, help="read lines from this fd instead of HTTP")
     parser.add_argument("--conns", type=int, default=1)
     parser.add_argument("--expect", type=int, required=True, help="lines each stream should receive")
-    parser.add_argument("--mode", choices=("latency", "count"), default="latency")
+    parser.add_argument("--mode", choices=("latency", "count", "merged"), default="latency")
     parser.add_argument("--out", required=True)
     parser.add_argument("--deadline", type=float, default=120.0)
     parser.add_argument("--concurrency", type=int, default=64, help="streams awaiting headers at once")
