@@ -141,13 +141,13 @@ class FileSource:
 
     def _publish(self, items: list[Batch | Change], before: FileCursor | None) -> None:
         """Send what the follower read to the head, which was at ``before``."""
-        data = encode_items(self.name, items)
         if before is None:
             # There was no file: a viewer that falls behind reads from the first one of this batch.
             first = next((item.segment for item in items if item.segment is not None), None)
             before = FileCursor.at(first, 0) if first is not None else None
         assert self.sink is not None
-        self.sink.publish(data, before)
+        if self.sink.viewers():  # no viewer of its own (only merged streams): nothing to encode
+            self.sink.publish(encode_items(self.name, items), before)
         for listener in self.listeners:
             listener(items, before)
 

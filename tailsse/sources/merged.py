@@ -21,6 +21,8 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from tornado.ioloop import IOLoop
+
 from tailsse.following.follower import Batch, Change
 from tailsse.following.lines import Lines, Position, backlog_start
 from tailsse.history.query import Query
@@ -67,6 +69,8 @@ class MergedSource:
         self.texts: list[bytes] = [
             tag + _position_text(head) for tag, head in zip(self.tags, self.heads, strict=True)
         ]
+        self._pending: list[bytes] = []  # encoded batches not yet written (see _on_batch)
+        self._pending_before: MergedCursor | None = None
         self._listeners: list[tuple[FileSource, Listener]] = []
         for index, source in enumerate(self.files):
 
@@ -84,6 +88,7 @@ class MergedSource:
         self.sink = sink
 
     def close(self) -> None:
+        self._pending = []
         for source, listener in self._listeners:
             if listener in source.listeners:
                 source.listeners.remove(listener)
@@ -92,6 +97,7 @@ class MergedSource:
     def refresh(self) -> None:
         for source in self.files:
             source.refresh()
+        self._flush()
 
     # -- encoding --
 
@@ -114,11 +120,25 @@ class MergedSource:
         return b"".join(parts)
 
     def _on_batch(self, index: int, items: list[Batch | Change]) -> None:
-        """A file's head moved: publish its batch to the merged head, ids and all."""
-        before = MergedCursor(tuple(self.heads), tuple(self.texts))
-        data = self._encode(index, items, self.texts)
+        """A file's head moved: encode its batch for the merged head, ids and all.
+
+        The head's position moves at once; the writes wait for the end of this turn of the
+        IOLoop, so the batches of every file read in one turn go out as one write per
+        viewer. Whatever asks where the head is (``at_head``, ``refresh``) sends them first.
+        """
+        if not self._pending:
+            self._pending_before = MergedCursor(tuple(self.heads), tuple(self.texts))
+            IOLoop.current().add_callback(self._flush)
+        self._pending.append(self._encode(index, items, self.texts))
         self.heads[index] = self.files[index].head()
-        if self.sink is not None and data:
+
+    def _flush(self) -> None:
+        """Publish what the files' heads brought since the last flush."""
+        if not self._pending:
+            return
+        data, self._pending = b"".join(self._pending), []
+        before = self._pending_before
+        if self.sink is not None and data and before is not None:
             self.sink.publish(data, before)
 
     # -- where viewers start --
@@ -144,36 +164,9 @@ class MergedSource:
                 cursor = FileCursor.at(seg, 0) if seg is not None else None
             parts.append(source.hold(cursor) if cursor is not None else None)
         if wanted is None and backlog > 0:
-            self._backlog(parts, backlog)
+            _backlog(self.files, parts, backlog)
         texts = tuple(tag + _position_text(part) for tag, part in zip(self.tags, parts, strict=True))
         return prelude, MergedCursor(tuple(parts), texts)
-
-    def _backlog(self, parts: list[FileCursor | None], backlog: int) -> None:
-        """Move each file's start back so the viewer gets the last ``backlog`` lines of the timeline.
-
-        Each file's last ``backlog`` lines are merged newest first, and timestamps are parsed
-        only as far as the merge goes: about ``backlog`` of them, however many files.
-        """
-        newest_first = []
-        for index, part in enumerate(parts):
-            if part is None:
-                continue
-            seg = part.segment
-            try:
-                start = backlog_start(seg.fd, part.offset, backlog)
-                lines, _ = seg.read(
-                    start, part.offset, max(1, part.offset - start), self.files[index].max_line
-                )
-            except OSError:
-                continue
-            newest_first.append(_newest_first(index, lines, start))
-        starts: dict[int, int] = {}
-        for _, index, begin in itertools.islice(heapq.merge(*newest_first), backlog):
-            starts[index] = begin  # each file's lines come newest first: the last one is its start
-        for index, begin in starts.items():
-            part = parts[index]
-            assert part is not None
-            parts[index] = FileCursor(part.segment, begin, part.epoch)
 
     def locate(self, event_id: str) -> MergedCursor | None:
         return None  # a merged position is placed by open(), file by file
@@ -181,6 +174,8 @@ class MergedSource:
     # -- viewers reading at their own pace --
 
     def at_head(self, cursor: MergedCursor) -> bool:
+        # A viewer about to join the head must not get again what it read itself.
+        self._flush()
         return all(self._file_at_head(i, part) for i, part in enumerate(cursor.parts))
 
     def _file_at_head(self, index: int, part: FileCursor | None) -> bool:
@@ -205,11 +200,19 @@ class MergedSource:
                 continue
             items, after = await source.read_items(part)
             reads.append((index, items, after))
+        times = {
+            id(item): [line_time(d) for d in item.lines.data]
+            for _, items, _ in reads
+            for item in items
+            if isinstance(item, Batch)
+        }
         # Files still behind may hold lines older than the last ones read from the others.
-        behind = [_last_time(items) for index, items, after in reads if not self.files[index].at_head(after)]
+        behind = [
+            _last_time(items, times) for index, items, after in reads if not self.files[index].at_head(after)
+        ]
         horizon = min((last for last in behind if last is not None), default=None)
         out = []
-        for index, items, after in _by_time(reads, horizon):
+        for index, items, after in _by_time(reads, horizon, times):
             out.append(self._encode(index, items, texts))
             parts[index] = after
         return b"".join(out), MergedCursor(tuple(parts), tuple(texts))
@@ -235,6 +238,32 @@ class MergedSource:
 
     async def find_time(self, moment: float) -> TimeFound:
         raise HistoryError(400, "time is found file by file: /api/time/{name}")
+
+
+def _backlog(files: Sequence[FileSource], parts: list[FileCursor | None], backlog: int) -> None:
+    """Move each file's start back so the viewer gets the last ``backlog`` lines of the timeline.
+
+    Each file's last ``backlog`` lines are merged newest first, and timestamps are parsed
+    only as far as the merge goes: about ``backlog`` of them, however many files.
+    """
+    newest_first = []
+    for index, part in enumerate(parts):
+        if part is None:
+            continue
+        seg = part.segment
+        try:
+            start = backlog_start(seg.fd, part.offset, backlog)
+            lines, _ = seg.read(start, part.offset, max(1, part.offset - start), files[index].max_line)
+        except OSError:
+            continue
+        newest_first.append(_newest_first(index, lines, start))
+    starts: dict[int, int] = {}
+    for _, index, begin in itertools.islice(heapq.merge(*newest_first), backlog):
+        starts[index] = begin  # each file's lines come newest first: the last one is its start
+    for index, begin in starts.items():
+        part = parts[index]
+        assert part is not None
+        parts[index] = FileCursor(part.segment, begin, part.epoch)
 
 
 def _encode_lines(left: bytes, right: bytes, label: bytes, ino: int, lines: Lines) -> bytes:
@@ -275,19 +304,21 @@ def _newest_first(index: int, lines: Lines, start: int) -> Iterator[tuple[float,
         yield -when, index, lines.ends[first[k] - 1] if first[k] else start
 
 
-def _last_time(items: list[Batch | Change]) -> float | None:
+Times = dict[int, list[float | None]]  # each batch's lines' times, by id() of the batch
+
+
+def _last_time(items: list[Batch | Change], times: Times) -> float | None:
     """The time of the last dated line among items (None: no dated line)."""
     for item in reversed(items):
         if isinstance(item, Batch):
-            for data in reversed(item.lines.data):
-                seconds = line_time(data)
+            for seconds in reversed(times[id(item)]):
                 if seconds is not None:
                     return seconds
     return None
 
 
 def _by_time(
-    reads: list[tuple[int, list[Batch | Change], FileCursor]], horizon: float | None
+    reads: list[tuple[int, list[Batch | Change], FileCursor]], horizon: float | None, times: Times
 ) -> Iterator[tuple[int, list[Batch | Change], FileCursor]]:
     """What was read from each file, cut at ``horizon``, merged by time into runs of one file each.
 
@@ -295,13 +326,13 @@ def _by_time(
     unread: the next read may find earlier lines in those files. Each file's runs keep
     their order (a merge, never a sort), so its positions only move forward.
     """
-    per_file = [list(_runs(index, items, after, horizon)) for index, items, after in reads]
+    per_file = [list(_runs(index, items, after, horizon, times)) for index, items, after in reads]
     for _, index, items, after in heapq.merge(*per_file, key=lambda run: run[0]):
         yield index, items, after
 
 
 def _runs(
-    index: int, items: list[Batch | Change], after: FileCursor, horizon: float | None
+    index: int, items: list[Batch | Change], after: FileCursor, horizon: float | None, times: Times
 ) -> Iterator[tuple[float, int, list[Batch | Change], FileCursor]]:
     """One file's items as (time, file, items, cursor after them), a run per stretch of equal time."""
     when = float("-inf")
@@ -312,8 +343,7 @@ def _runs(
         lines, seg = item.lines, item.segment
         epoch = after.epoch if after.segment is seg else seg.epoch
         start = 0
-        for k, data in enumerate(lines.data):
-            seconds = line_time(data)
+        for k, seconds in enumerate(times[id(item)]):
             if seconds is None or seconds == when:
                 continue
             if horizon is not None and seconds > horizon:
