@@ -92,6 +92,11 @@ class Arrivals:
             opened, self._opened = self._opened, {}
         return opened
 
+    def take_for(self, path: str) -> list[Early]:
+        """On the IOLoop: the files opened at ``path`` not handed over yet."""
+        with self._lock:
+            return self._opened.pop(path, [])
+
     def stop(self) -> None:
         """Open nothing more; close what was not handed over."""
         with self._lock:
@@ -108,6 +113,9 @@ class EarlyFiles:
         self.files: deque[Early] = deque()
         self.closed = False
         self.began = 0.0  # when the follower started (time.monotonic())
+        # Files opened but not handed over yet: the follower may look (a timer) before the
+        # watcher's wake-up has run, and must see every file opened before it moves on.
+        self.collect: Callable[[], list[Early]] = list
 
     def adopt(self, early: list[Early]) -> None:
         """Keep files the watcher opened (closed at once when the follower is closed)."""
@@ -154,6 +162,7 @@ class EarlyFiles:
         An inode opened on several events stands where it was seen last: an event handled
         after its file was already gone opened the next one.
         """
+        self.adopt(self.collect())
         lost: list[str] = []
         keep: dict[tuple[int, int], Early] = {}
         for item in self.files:

@@ -80,6 +80,7 @@ class FileSet(Generic[M]):
         # Watch before the file is opened: a write in between is then seen by the first check.
         self.watcher.watch(follower.path)
         self.watcher.open_early(follower.path, partial(open_followed, follower.path, follower.confine))
+        follower.early.collect = partial(self.watcher.arrivals.take_for, follower.path)
         return member
 
     def start(self) -> None:

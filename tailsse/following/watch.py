@@ -93,7 +93,7 @@ class Watcher(FileSystemEventHandler):
         self._followed: set[str] = set()
         self._moves: deque[tuple[str, str, int]] = deque(maxlen=MAX_MOVES)  # src, dest, event
         self._events = 0  # renames, creations, deletions seen: the order of arrivals and departures
-        self._arrivals = Arrivals()
+        self.arrivals = Arrivals()  # files opened as they arrived at followed paths
         self._departures: dict[str, int] = {}  # followed name -> renames away from it seen
         self._new_file_dirs: set[str] = set()  # served directories: new files matter
         self._last_event = 0.0
@@ -106,14 +106,14 @@ class Watcher(FileSystemEventHandler):
         with self._lock:
             for name in (os.path.abspath(path), os.path.realpath(path), *wanted.values()):
                 self._names.setdefault(name, set()).add(path)
-        self._arrivals.name(path, os.path.abspath(path), os.path.realpath(path))
+        self.arrivals.name(path, os.path.abspath(path), os.path.realpath(path))
         for directory in wanted:
             self._watch_dir(directory)
 
     def open_early(self, path: str, opener: Callable[[], Segment]) -> None:
         """With inotify, open a file arriving at ``path`` at once (``opener`` only opens and checks)."""
         if self._direct is not None:
-            self._arrivals.open_with(path, opener)
+            self.arrivals.open_with(path, opener)
 
     def watch_directory(self, directory: str) -> None:
         """Report (as ``on_change("")``) files created in or moved into a directory."""
@@ -177,7 +177,7 @@ class Watcher(FileSystemEventHandler):
 
     def stop(self) -> None:
         """Stop watching (and the observer thread, if one); close what was opened early."""
-        self._arrivals.stop()
+        self.arrivals.stop()
         if self._direct is not None:
             self._direct.close()
         if self._observer is not None:
@@ -194,7 +194,7 @@ class Watcher(FileSystemEventHandler):
         """
         if self._poll:
             return 0.0
-        if self._arrivals.opening:
+        if self.arrivals.opening:
             return QUIET_DIRECT  # a file that arrived is being opened: it comes first
         quiet = QUIET_DIRECT if self._direct is not None else QUIET
         return max(0.0, quiet - (time.monotonic() - self._last_event))
@@ -251,7 +251,7 @@ class Watcher(FileSystemEventHandler):
                     hit.add("")
         if kind in ("created", "moved") and not is_directory:
             # A file arrived at a followed path: open it before it can go away again.
-            self._arrivals.arrived(dest if kind == "moved" else src, event, self._departures)
+            self.arrivals.arrived(dest if kind == "moved" else src, event, self._departures)
         self._wake(hit)
 
     def _wake(self, paths: set[str]) -> None:
@@ -267,6 +267,6 @@ class Watcher(FileSystemEventHandler):
     def _flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, set()
-        early = self._arrivals.take()
+        early = self.arrivals.take()
         for path in pending | early.keys():
             self._on_change(path, early.get(path, []))
