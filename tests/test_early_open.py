@@ -205,6 +205,26 @@ def test_the_follower_reads_files_handed_over_in_order_and_closes_the_rest(tmp_p
     assert all(s.closed for s in fol.history)
 
 
+def test_files_opened_but_not_handed_over_yet_are_collected_before_moving_on(tmp_path):
+    """A poll started by a timer can run before the watcher's wake-up: the follower asks
+    for what was opened meanwhile instead of going past it."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b"")
+    fol = Follower(str(log), 4096)
+    waiting: list[Early] = []
+    fol.early.collect = lambda: [waiting.pop() for _ in list(waiting)]
+    fol.start()
+    fresh = tmp_path / "next"
+    fresh.write_bytes(b"b\n")
+    os.rename(fresh, log)
+    waiting.append(_early(log, 1))  # opened on the watcher's thread, not handed over
+    fresh.write_bytes(b"c\n")
+    os.rename(fresh, log)
+    items, _ = fol.poll(1 << 20)
+    assert [d.decode() for item in items if hasattr(item, "lines") for d in item.lines.data] == ["b", "c"]
+    fol.close()
+
+
 def test_a_file_opened_before_the_current_one_is_closed_and_named_lost(tmp_path):
     log = tmp_path / "app.log"
     fresh = tmp_path / "next"
