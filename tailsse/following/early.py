@@ -147,8 +147,8 @@ class EarlyFiles:
         """
         if ref is None:
             return False
-        if (item.seg.dev, item.seg.ino) == (ref.dev, ref.ino):
-            return True
+        if not ref.closed and (item.seg.dev, item.seg.ino) == (ref.dev, ref.ino):
+            return True  # (a closed file's inode may be a new file's now)
         # Two files opened at the path are in the order they were opened (each one was
         # there then). A file only found renamed away has no such time: never older.
         if ref.arrived:

@@ -69,6 +69,14 @@ def _stat(path: str) -> tuple[os.stat_result | None, str]:
         return None, exc.strerror or str(exc)
 
 
+def _unless_open(seg: Segment | None, keys: set[tuple[int, int]]) -> Segment | None:
+    """``seg``, unless its file is open already (it arrived meanwhile and was opened early)."""
+    if seg is not None and (seg.dev, seg.ino) in keys:
+        seg.close()
+        return None
+    return seg
+
+
 def _last_line_start(fd: int) -> int:
     """The end of the file, or the beginning of a trailing partial line (sent when finished)."""
     size = os.fstat(fd).st_size
@@ -198,12 +206,9 @@ class Follower:
         if seg is not None:
             wait = self.renames.wait(seg, self._real)
             if wait > 0:
-                # Renames may still be on their way from the watcher: read what is
-                # certain now and decide once they have settled.
-                self.wait = wait
+                self.wait = wait  # renames may still be on their way: decide once settled
                 return
-            # The path moved on. Every file rotated away since, and every file opened as
-            # it arrived (renamed over or deleted since, perhaps), in the order they came.
+            # The path moved on: files rotated away since and files opened as they came.
             now = {(st.st_dev, st.st_ino)} if st is not None else set()
             found, lost = self.renames.since(seg, [self.path, self._real], self._seen.keys() | now)
         fresh, late, last = self.early.after(seg or self._last, self._seen.keys(), found)
@@ -211,8 +216,11 @@ class Follower:
         if last is not None:  # the path's file, when it was opened: the newest opened early
             self.state, self.error, self._real = "following", "", last.real
             self.renames.opened(last.real, last.departed)
-        if st is not None and (st.st_dev, st.st_ino) not in {(s.dev, s.ino) for s in fresh}:
-            new = self._open(report=True, out=out)
+        if fresh:  # opened early, perhaps after the path was stat'ed: look again
+            st = _stat(self.path)[0]
+        keys = {(s.dev, s.ino) for s in fresh}
+        if st is not None and (st.st_dev, st.st_ino) not in keys:
+            new = _unless_open(self._open(report=True, out=out), keys)
             fresh += [new] if new is not None else []
         for i, new in enumerate(fresh):
             new.kind = "rotated" if seg is not None or i else "appeared"
