@@ -225,6 +225,28 @@ def test_files_opened_but_not_handed_over_yet_are_collected_before_moving_on(tmp
     fol.close()
 
 
+def test_a_file_that_arrives_between_the_stat_and_the_hand_over_is_read_once(tmp_path):
+    """The poll's stat found the path empty (deleted); the file created just after comes
+    with the hand-over: it is followed, not read, reported missing and read again."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a\n")
+    fol = Follower(str(log), 4096)
+    fol.start()
+    os.remove(log)
+
+    def arrives_now() -> list[Early]:
+        if log.exists():
+            return []
+        log.write_bytes(b"b\n")
+        return [_early(log, 1)]
+
+    fol.early.collect = arrives_now
+    items = fol.poll(1 << 20)[0] + fol.poll(1 << 20)[0]
+    assert [d.decode() for item in items if hasattr(item, "lines") for d in item.lines.data] == ["b"]
+    assert [item.kind for item in items if hasattr(item, "kind")] == ["rotated"]
+    fol.close()
+
+
 def test_a_file_opened_before_the_current_one_is_closed_and_named_lost(tmp_path):
     log = tmp_path / "app.log"
     fresh = tmp_path / "next"
