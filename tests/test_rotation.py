@@ -388,7 +388,7 @@ class LateWatcher:
         return follower.Follower(
             str(path),
             4096,
-            moved_away=lambda p: list(self.moves) if p == str(path) else [],
+            moved_away=lambda p: [(m, 0) for m in self.moves] if p == str(path) else [],
             departures=lambda p: self.departed if p == str(path) else 0,
         )
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Generic, Protocol, TypeVar
 
 from tornado.ioloop import IOLoop, PeriodicCallback
 
 from tailsse.config import Config
-from tailsse.following.follower import Follower
+from tailsse.following.early import Early
+from tailsse.following.follower import Follower, open_followed
 from tailsse.following.paths import confining_root, dynamic_root, expand, is_dynamic, unique_name
 from tailsse.following.watch import Watcher
 
@@ -77,6 +79,8 @@ class FileSet(Generic[M]):
         self._by_path.setdefault(follower.path, []).append(member)
         # Watch before the file is opened: a write in between is then seen by the first check.
         self.watcher.watch(follower.path)
+        self.watcher.open_early(follower.path, partial(open_followed, follower.path, follower.confine))
+        follower.early.collect = partial(self.watcher.arrivals.take_for, follower.path)
         return member
 
     def start(self) -> None:
@@ -119,11 +123,17 @@ class FileSet(Generic[M]):
             self._wake(member)
         self._checked()
 
-    def _changed(self, path: str) -> None:
+    def _changed(self, path: str, early: list[Early]) -> None:
+        members = self._by_path.get(path, []) if path else []
+        if members:
+            members[0].follower.early.adopt(early)  # each path has one member
+        else:
+            for item in early:
+                item.seg.close()
         if not path:
             self.rescan()
             return
-        for member in self._by_path.get(path, ()):
+        for member in members:
             self._wake(member)
 
     def _wake(self, member: M) -> None:

@@ -13,6 +13,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tailsse.following.early import EarlyFiles
 from tailsse.following.lines import Lines, backlog_start, fingerprint
 from tailsse.following.paths import inside
 from tailsse.following.renames import Renames
@@ -37,20 +38,50 @@ class Batch:
     lines: Lines
 
 
-def _opened_inside(seg: Segment, path: str, root: str) -> bool:
-    """Whether the file just opened is the one ``path`` resolves to, inside ``root``, and only there.
+def open_followed(path: str, confine: str | None) -> Segment:
+    """Open the file a followed path names now; with ``confine``, only if it is inside and only there.
 
-    A hard link has no "real" path to check: a file with other names may be a link to
-    something outside the served directory, so it is not served from one.
+    Safe on any thread: it opens and stats, and reads nothing. A file with other hard
+    links may be a link to something outside the served directory: not served from one.
     """
-    if not inside(path, root):
-        return False
+    seg = open_segment(path)
+    if confine is None:
+        return seg
     try:
         st = os.stat(os.path.realpath(path))
         links = os.fstat(seg.fd).st_nlink
+        ok = inside(path, confine) and (st.st_dev, st.st_ino) == (seg.dev, seg.ino) and links == 1
     except OSError:
-        return False
-    return (st.st_dev, st.st_ino) == (seg.dev, seg.ino) and links == 1
+        ok = False
+    if not ok:
+        seg.close()
+        raise PermissionError(errno.EACCES, "outside the served directory", path)
+    return seg
+
+
+def _stat(path: str) -> tuple[os.stat_result | None, str]:
+    """The path's status now, or None, with why when it is there but cannot be stat'ed."""
+    try:
+        return os.stat(path), ""
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+
+
+def _unless_open(seg: Segment | None, keys: set[tuple[int, int]]) -> Segment | None:
+    """``seg``, unless its file is open already (it arrived meanwhile and was opened early)."""
+    if seg is not None and (seg.dev, seg.ino) in keys:
+        seg.close()
+        return None
+    return seg
+
+
+def _last_line_start(fd: int) -> int:
+    """The end of the file, or the beginning of a trailing partial line (sent when finished)."""
+    size = os.fstat(fd).st_size
+    ends_line = size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+    return size if ends_line else backlog_start(fd, size, 1)
 
 
 def _still_there(seg: Segment, pos: int, check: int | None) -> bool:
@@ -79,7 +110,7 @@ class Follower:
         path: str,
         max_line: int,
         chunk: int = 256 * 1024,
-        moved_away: Callable[[str], list[str]] = lambda path: [],
+        moved_away: Callable[[str], list[tuple[str, int]]] = lambda path: [],
         quiet_for: Callable[[], float] = lambda: 0.0,
         confine: str | None = None,
         departures: Callable[[str], int] | None = None,
@@ -105,20 +136,20 @@ class Follower:
         self._gone = False  # the file was removed: finish it, then report it missing
         self._last: Segment | None = None  # the file finished last, to link to the next
         self._check: int | None = None  # fingerprint at self.pos, to notice rewrites
+        self.early = EarlyFiles()  # files the watcher opened at the path as they arrived
 
     def start(self) -> None:
         """Open the file if it exists and position at the end of its last full line."""
+        self.early.began = time.monotonic()
         seg = self._open(report=False)
         if seg is None:
             return
         self._follow(seg)
-        size = os.fstat(seg.fd).st_size
-        # Start at the beginning of a trailing partial line so it is sent when finished.
-        ends_line = size == 0 or os.pread(seg.fd, 1, size - 1) == b"\n"
-        self.pos = size if ends_line else backlog_start(seg.fd, size, 1)
+        self.pos = _last_line_start(seg.fd)
 
     def close(self) -> None:
         """Stop following; files close as soon as no reader needs them."""
+        self.early.close()
         for seg in [*self.retired, *self.queue, self.segment]:
             if seg is not None:
                 seg.retained = False
@@ -135,7 +166,9 @@ class Follower:
         out: list[Batch | Change] = []
         self.wait = 0.0
         if not self.queue and not self._gone:
-            self._notice(self._stat(), out)
+            st, error = _stat(self.path)
+            self.error = error or self.error
+            self._notice(st, out)
         while True:
             if self.segment is not None:
                 if self._read(out, budget):
@@ -157,15 +190,6 @@ class Follower:
                 out.append(Change("missing", None))
             return out, False
 
-    def _stat(self) -> os.stat_result | None:
-        try:
-            return os.stat(self.path)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            self.error = exc.strerror or str(exc)
-            return None
-
     def _notice(self, st: os.stat_result | None, out: list[Batch | Change]) -> None:
         """Compare the path with the open file and queue what must be read next."""
         seg = self.segment
@@ -175,33 +199,39 @@ class Follower:
                 seg.epoch += 1  # readers behind the head notice it by this
                 seg.announced.add(seg.epoch)
                 out.append(Change("truncated", seg))
+            self.early.prune(lambda item: not self.early.stale(item, seg))
             return
+        found: list[Segment] = []
+        lost: list[str] = []
         if seg is not None:
             wait = self.renames.wait(seg, self._real)
             if wait > 0:
-                # Renames may still be on their way from the watcher: read what is
-                # certain now and decide once they have settled.
-                self.wait = wait
+                self.wait = wait  # renames may still be on their way: decide once settled
                 return
-            # The path moved on. First every file rotated away since, oldest first.
+            # The path moved on: files rotated away since and files opened as they came.
             now = {(st.st_dev, st.st_ino)} if st is not None else set()
             found, lost = self.renames.since(seg, [self.path, self._real], self._seen.keys() | now)
-            out += [Change("lost", None, detail) for detail in lost]
-            self.queue.extend(found)
+        fresh, late, last = self.early.after(seg or self._last, self._seen.keys(), found)
+        out += [Change("lost", None, detail) for detail in lost + late]
+        if last is not None:  # the path's file, when it was opened: the newest opened early
+            self.state, self.error, self._real = "following", "", last.real
+            self.renames.opened(last.real, last.departed)
+        if fresh:  # opened early, perhaps after the path was stat'ed: look again
+            st = _stat(self.path)[0]
+        keys = {(s.dev, s.ino) for s in fresh}
+        if st is not None and (st.st_dev, st.st_ino) not in keys:
+            new = _unless_open(self._open(report=True, out=out), keys)
+            fresh += [new] if new is not None else []
+        for i, new in enumerate(fresh):
+            new.kind = "rotated" if seg is not None or i else "appeared"
+        self.queue.extend(fresh)
         if st is None:
-            self._gone = seg is not None
-            return
-        new = self._open(report=True, out=out)
-        if new is not None:
-            new.kind = "rotated" if seg is not None else "appeared"
-            self.queue.append(new)
+            self._gone = seg is not None or bool(fresh)
 
     def _open(self, report: bool, out: list[Batch | Change] | None = None) -> Segment | None:
+        began = time.monotonic()
         try:
-            seg = open_segment(self.path)
-            if self.confine is not None and not _opened_inside(seg, self.path, self.confine):
-                seg.close()
-                raise PermissionError(errno.EACCES, "outside the served directory", self.path)
+            seg = open_followed(self.path, self.confine)
         except FileNotFoundError:
             self.state = "missing"
             return None
@@ -214,6 +244,7 @@ class Follower:
         self.state, self.error = "following", ""
         self._real = os.path.realpath(self.path)
         self.renames.opened(self._real)
+        seg.opened_at = began
         return seg
 
     def _follow(self, seg: Segment) -> None:

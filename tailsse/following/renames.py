@@ -24,20 +24,25 @@ class Renames:
 
     def __init__(
         self,
-        moved_away: Callable[[str], list[str]],
+        moved_away: Callable[[str], list[tuple[str, int]]],
         quiet_for: Callable[[], float],
         departures: Callable[[str], int] | None,
     ) -> None:
-        self.moved_away = moved_away  # where files renamed away from a path went, oldest first
+        # Where files renamed away from a path went, oldest first, each with the watcher's
+        # event count when it left (its place among the files seen arriving there).
+        self.moved_away = moved_away
         self.quiet_for = quiet_for  # seconds until those renames can be trusted to be complete
         # Renames away from a path seen so far (None: renames are not reported one by one).
         self.departures = departures
         self._departed = 0  # ... when the file being read was opened
         self._owed_since = 0.0  # since when a rename of it is known to be on its way
 
-    def opened(self, real: str) -> None:
-        """A file was just opened at ``real`` (the path, symlinks resolved)."""
-        self._departed = self.departures(real) if self.departures is not None else 0
+    def opened(self, real: str, departed: int | None = None) -> None:
+        """A file was opened at ``real`` (the path, symlinks resolved) just now, or when
+        the watcher had seen ``departed`` renames away from it."""
+        if departed is None:
+            departed = self.departures(real) if self.departures is not None else 0
+        self._departed = departed
 
     def wait(self, seg: Segment, real: str) -> float:
         """Seconds to wait before taking the renames reported so far as all (0: now)."""
@@ -80,7 +85,11 @@ class Renames:
         found: list[tuple[str, Segment]] = []
         lost: list[str] = []
         seen = {(seg.dev, seg.ino), *known}  # never a file read already, or the one at the path
-        for name in dict.fromkeys(n for path in paths for n in self.moved_away(path)):
+        away: dict[str, int] = {}  # name now -> the watcher's count of events when it left
+        for path in paths:
+            for name, when in self.moved_away(path):
+                away.setdefault(name, when)
+        for name, when in away.items():
             try:
                 mine = os.stat(name).st_ino == seg.ino
             except OSError:
@@ -94,6 +103,7 @@ class Renames:
                 continue
             opened = open_generation(name, seen)
             if opened is not None:
+                opened.left = when
                 seen.add((opened.dev, opened.ino))
                 found.append((name, opened))
         return [gen for _, gen in found], lost

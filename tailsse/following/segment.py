@@ -35,6 +35,11 @@ class Segment:
     first: bytes = b""  # its first FINGERPRINT_BYTES bytes when it was finished
     since: int = 0  # when the follower began to follow it (time.time_ns())
     announced: set[int] = field(default_factory=set)  # epochs in which a notice named its first byte
+    # Where it stands among the files seen at the path, in the watcher's count of events:
+    # when the watcher opened it at the path, or saw it renamed away from it (0: not known).
+    arrived: int = 0
+    left: int = 0
+    opened_at: float = 0.0  # time.monotonic() when the path was opened (0: not opened there)
 
     def names(self, offset: int, check: int) -> bool:
         """Whether an id at ``offset`` with fingerprint ``check`` was one of this file's, as it is now.

@@ -11,6 +11,13 @@ Events are coalesced: however many arrive, at most one callback is queued on the
 until it has run. Renames that move a followed file away are
 recorded in order, so the follower can find every rotated-away generation, even when
 several rotations happened before it looked.
+
+A file can also be renamed over or deleted a few milliseconds after it arrived, before
+the IOLoop gets to it. So with inotify a file arriving at a followed path (created,
+renamed or linked there) is opened at once on the inotify thread, checked as the follower
+would check it, and the descriptor is handed to the follower with the wake-up: that thread
+opens and stats, and reads nothing; the follower's state is only touched on the IOLoop.
+Every descriptor ends in a Segment or is closed (also when watching stops).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from tailsse.following import inotify
+from tailsse.following.early import Arrivals, Early
+from tailsse.following.segment import Segment
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +63,21 @@ def interests(path: str) -> dict[str, str]:
     return out
 
 
-class Watcher(FileSystemEventHandler):
-    """Calls ``on_change(path)`` on the IOLoop when something may have changed at path."""
+def _where_now(moves: list[tuple[str, str, int]], path: str) -> list[tuple[str, int]]:
+    """Follow each file renamed away from ``path`` through later renames (src, dest, event)."""
+    names: list[tuple[str, int]] = []
+    for src, dest, event in moves:
+        names = [(dest, left) if n == src else (n, left) for n, left in names]
+        if src == path:
+            names.append((dest, event))
+    return names
 
-    def __init__(self, on_change: Callable[[str], None], poll: bool, interval: float) -> None:
+
+class Watcher(FileSystemEventHandler):
+    """Calls ``on_change(path, early)`` on the IOLoop when something may have changed at path
+    (``early``: the files opened at the path as they arrived there, oldest first)."""
+
+    def __init__(self, on_change: Callable[[str, list[Early]], None], poll: bool, interval: float) -> None:
         self._loop: IOLoop | None = None  # set by start()
         self._on_change = on_change
         self._direct = (
@@ -71,7 +91,9 @@ class Watcher(FileSystemEventHandler):
         self._names: dict[str, set[str]] = {}  # name of interest -> followed paths
         self._watches: dict[str, tuple[object, int]] = {}  # dir -> (watch, dir inode)
         self._followed: set[str] = set()
-        self._moves: deque[tuple[str, str]] = deque(maxlen=MAX_MOVES)
+        self._moves: deque[tuple[str, str, int]] = deque(maxlen=MAX_MOVES)  # src, dest, event
+        self._events = 0  # renames, creations, deletions seen: the order of arrivals and departures
+        self.arrivals = Arrivals()  # files opened as they arrived at followed paths
         self._departures: dict[str, int] = {}  # followed name -> renames away from it seen
         self._new_file_dirs: set[str] = set()  # served directories: new files matter
         self._last_event = 0.0
@@ -84,8 +106,14 @@ class Watcher(FileSystemEventHandler):
         with self._lock:
             for name in (os.path.abspath(path), os.path.realpath(path), *wanted.values()):
                 self._names.setdefault(name, set()).add(path)
+        self.arrivals.name(path, os.path.abspath(path), os.path.realpath(path))
         for directory in wanted:
             self._watch_dir(directory)
+
+    def open_early(self, path: str, opener: Callable[[], Segment]) -> None:
+        """With inotify, open a file arriving at ``path`` at once (``opener`` only opens and checks)."""
+        if self._direct is not None:
+            self.arrivals.open_with(path, opener)
 
     def watch_directory(self, directory: str) -> None:
         """Report (as ``on_change("")``) files created in or moved into a directory."""
@@ -148,7 +176,8 @@ class Watcher(FileSystemEventHandler):
             self._observer.start()
 
     def stop(self) -> None:
-        """Stop watching (and the observer thread, if one)."""
+        """Stop watching (and the observer thread, if one); close what was opened early."""
+        self.arrivals.stop()
         if self._direct is not None:
             self._direct.close()
         if self._observer is not None:
@@ -165,19 +194,17 @@ class Watcher(FileSystemEventHandler):
         """
         if self._poll:
             return 0.0
+        if self.arrivals.opening:
+            return QUIET_DIRECT  # a file that arrived is being opened: it comes first
         quiet = QUIET_DIRECT if self._direct is not None else QUIET
         return max(0.0, quiet - (time.monotonic() - self._last_event))
 
-    def moved_away(self, path: str) -> list[str]:
-        """Where the files that were renamed away from ``path`` are now, oldest first."""
+    def moved_away(self, path: str) -> list[tuple[str, int]]:
+        """Where the files that were renamed away from ``path`` are now, oldest first, each
+        with the count of events when it left (comparable with ``Segment.arrived``)."""
         with self._lock:
             moves = list(self._moves)
-        names: list[str] = []
-        for src, dest in moves:
-            names = [dest if n == src else n for n in names]
-            if src == path:
-                names.append(dest)
-        return names
+        return _where_now(moves, path)
 
     def departures(self, path: str) -> int:
         """How many files were seen renamed away from ``path`` so far."""
@@ -208,8 +235,10 @@ class Watcher(FileSystemEventHandler):
         self._last_event = time.monotonic()
         hit: set[str] = set()
         with self._lock:
+            self._events += 1
+            event = self._events
             if kind == "moved" and src and dest:
-                self._moves.append((src, dest))
+                self._moves.append((src, dest, event))
             # A rename is reported when it leaves (inotify's first half) or whole (watchdog's).
             if kind == "moved" and src in self._names and (not dest or self._direct is None):
                 self._departures[src] = self._departures.get(src, 0) + 1
@@ -220,6 +249,9 @@ class Watcher(FileSystemEventHandler):
                 landed = dest or src
                 if os.path.dirname(landed) in self._new_file_dirs and landed not in self._names:
                     hit.add("")
+        if kind in ("created", "moved") and not is_directory:
+            # A file arrived at a followed path: open it before it can go away again.
+            self.arrivals.arrived(dest if kind == "moved" else src, event, self._departures)
         self._wake(hit)
 
     def _wake(self, paths: set[str]) -> None:
@@ -235,5 +267,6 @@ class Watcher(FileSystemEventHandler):
     def _flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, set()
-        for path in pending:
-            self._on_change(path)
+        early = self.arrivals.take()
+        for path in pending | early.keys():
+            self._on_change(path, early.get(path, []))
