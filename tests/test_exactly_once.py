@@ -181,7 +181,14 @@ async def test_a_hard_link_renamed_over_a_file_of_a_served_directory_is_not_read
         deadline = time.monotonic() + 3
         while "event: unreadable" not in capture.text and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        assert "event: unreadable" in capture.text
+        fol = app.catalog.sources["app.log"].follower
+        assert "event: unreadable" in capture.text, (
+            fol.state,
+            fol.error,
+            fol.segment,
+            fol.wait,
+            list(fol.queue),
+        )
         assert "secret line" not in capture.text
     finally:
         app.catalog.close()
@@ -600,3 +607,31 @@ async def test_a_viewer_reaching_a_file_truncated_before_it_got_there_is_told(ht
     await _followed(fol, log_file)
     again, _ = open_stream(http_server_client, "/events/app.log", headers={"Last-Event-ID": mine["id"]})
     assert _notices_and_lines(await again.take(4)) == ["a2", "rotated", "truncated", "b2"]
+
+
+async def test_a_viewer_catching_up_is_told_the_file_went_missing(io_loop, tmp_path):
+    """A notice that names no place in a file (missing) reaches viewers that are not at the head yet."""
+    from dataclasses import replace
+
+    from tailsse.webapp.app import make_app
+    from tests.conftest import TEST_CONFIG, CaptureTransport
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"".join(b"line %d\n" % i for i in range(50)))
+    app = make_app(replace(TEST_CONFIG, paths=(str(log),)))
+    app.catalog.start()
+    try:
+        capture = CaptureTransport()
+        app.catalog.channels["app.log"].subscribe(capture, None, 50)  # catching up: the backlog
+        os.unlink(log)
+        app.catalog.sources["app.log"].wake()  # the head learns it before the viewer joins it
+        deadline = time.monotonic() + 3
+        while (
+            not ("event: missing" in capture.text and "line 49" in capture.text)
+            and time.monotonic() < deadline
+        ):
+            await asyncio.sleep(0.01)
+        assert "event: missing" in capture.text
+        assert "line 49" in capture.text  # and the backlog, read from the file still open
+    finally:
+        app.catalog.close()

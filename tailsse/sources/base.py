@@ -137,6 +137,10 @@ class Sink(Protocol[C_contra]):
         """A notice for every viewer, wherever it is."""
         ...
 
+    def tell_behind(self, data: bytes) -> None:
+        """A notice for the viewers not at the head (at the head, it came with a batch)."""
+        ...
+
     def viewers(self) -> int:
         """How many streams are open."""
         ...

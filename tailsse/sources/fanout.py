@@ -152,6 +152,11 @@ class Fanout(Generic[C]):
         for sub in self.subscribers:
             sub.send(data)
 
+    def tell_behind(self, data: bytes) -> None:
+        """A notice for every stream still catching up."""
+        for sub in self.catching:
+            sub.send(data)
+
     def ping_idle(self, deadline: float, ping: bytes) -> None:
         """Send ``ping`` to every stream that has written nothing since ``deadline``."""
         for sub in self.subscribers:

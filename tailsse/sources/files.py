@@ -148,6 +148,13 @@ class FileSource:
         assert self.sink is not None
         if self.sink.viewers():  # no viewer of its own (only merged streams): nothing to encode
             self.sink.publish(encode_items(self.name, items), before)
+            # That the file is missing or unreadable is in no file a viewer catching up
+            # could read it from: those viewers are told now.
+            placeless: list[Batch | Change] = [
+                i for i in items if isinstance(i, Change) and i.segment is None
+            ]
+            if placeless:
+                self.sink.tell_behind(encode_items(self.name, placeless))
         for listener in self.listeners:
             listener(items, before)
 
