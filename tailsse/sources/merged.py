@@ -346,22 +346,15 @@ def _runs(
         for k, seconds in enumerate(times[id(item)]):
             if seconds is None or seconds == when:
                 continue
-            if horizon is not None and seconds > horizon:
-                if k > start:
-                    yield (
-                        when,
-                        index,
-                        [Batch(seg, 0, _slice(lines, start, k))],
-                        FileCursor(seg, lines.ends[k - 1], epoch),
-                    )
-                return
-            if k > start:
+            if k > start:  # the run of lines dated ``when`` ends here
                 yield (
                     when,
                     index,
                     [Batch(seg, 0, _slice(lines, start, k))],
                     FileCursor(seg, lines.ends[k - 1], epoch),
                 )
+            if horizon is not None and seconds > horizon:
+                return  # the rest stays unread
             start, when = k, seconds
         if start < len(lines):
             yield when, index, [Batch(seg, 0, _slice(lines, start, len(lines)))], after
