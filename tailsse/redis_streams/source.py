@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from tailsse.history.query import Query
 from tailsse.redis_streams.connect import xread
 from tailsse.redis_streams.history import StreamHistory
 from tailsse.redis_streams.keys import (
@@ -30,7 +29,7 @@ from tailsse.redis_streams.keys import (
     stream_key,
 )
 from tailsse.redis_streams.retry import Retrying
-from tailsse.sources.base import LinesPage, SearchPage, Sink, TimeFound, notice
+from tailsse.sources.base import Sink, notice
 from tailsse.sse import encode as sse
 
 if TYPE_CHECKING:
@@ -294,17 +293,6 @@ class RedisSource:
         if isinstance(entries, Exception):
             raise entries
         return as_entries(entries), isinstance(info, dict) and after != (0, 0) and trimmed_after(after, info)
-
-    # -- history: XRANGE / XREVRANGE over what the stream keeps --
-
-    async def lines(self, anchor: str | None, forward: bool, count: int) -> LinesPage:
-        return await self.past.lines(anchor, forward, count)
-
-    async def search(self, query: Query, before: str | None, limit: int) -> SearchPage:
-        return await self.past.search(query, before, limit)
-
-    async def find_time(self, moment: float) -> TimeFound:
-        return await self.past.find_time(moment)
 
     def hold(self, cursor: StreamCursor) -> StreamCursor:
         return cursor

@@ -172,11 +172,16 @@ class History(Protocol):
         ...
 
 
-class Source(History, Protocol[C]):
+class Source(Protocol[C]):
     """One log whose lines have positions: the head, reading at a viewer's pace, history."""
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def past(self) -> History:
+        """The log's history, search and time (``/api/lines`` and the others)."""
+        ...
 
     def bind(self, sink: Sink[C]) -> None:
         """Say where new lines at the head go (once, before anything else)."""

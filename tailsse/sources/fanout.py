@@ -74,7 +74,7 @@ class Fanout(Generic[C]):
 
     @property
     def history(self) -> History:
-        return self.source
+        return self.source.past
 
     @property
     def subscribers(self) -> set[Subscriber[C]]:

@@ -20,8 +20,7 @@ from tailsse.following.follower import Batch, Change, Follower
 from tailsse.following.lines import Lines, Position, backlog_start
 from tailsse.following.segment import Segment
 from tailsse.history.local import FileHistory
-from tailsse.history.query import Query
-from tailsse.sources.base import LinesPage, SearchPage, Sink, TimeFound, notice
+from tailsse.sources.base import Sink, notice
 from tailsse.sse import encode as sse
 
 log = logging.getLogger(__name__)
@@ -261,17 +260,6 @@ class FileSource:
         """Where the head is now (None: there is no file)."""
         fol = self.follower
         return FileCursor.at(fol.segment, fol.pos) if fol.segment is not None else None
-
-    # -- history: read from the files themselves (see tailsse.history) --
-
-    async def lines(self, anchor: str | None, forward: bool, count: int) -> LinesPage:
-        return await self.past.lines(anchor, forward, count)
-
-    async def search(self, query: Query, before: str | None, limit: int) -> SearchPage:
-        return await self.past.search(query, before, limit)
-
-    async def find_time(self, moment: float) -> TimeFound:
-        return await self.past.find_time(moment)
 
     def hold(self, cursor: FileCursor) -> FileCursor:
         cursor.segment.readers += 1

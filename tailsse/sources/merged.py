@@ -65,6 +65,7 @@ class MergedSource:
         self.labels = [source.name.encode() for source in self.files]
         self.tags = tags([source.name for source in self.files])
         self.sink: Sink[MergedCursor] | None = None
+        self.past = PerFile()
         self.heads: list[FileCursor | None] = [source.head() for source in self.files]
         self.texts: list[bytes] = [
             tag + _position_text(head) for tag, head in zip(self.tags, self.heads, strict=True)
@@ -228,7 +229,9 @@ class MergedSource:
             if part is not None:
                 self.files[index].release(part)
 
-    # -- history is per file --
+
+class PerFile:
+    """A merged stream's history: there is none of its own, it is read file by file."""
 
     async def lines(self, anchor: str | None, forward: bool, count: int) -> LinesPage:
         raise HistoryError(400, "history is read file by file: /api/lines/{name}")
