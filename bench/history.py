@@ -54,6 +54,7 @@ from run import (  # bench/ is not a package: run.py is found through sys.path
     Tailsse,
     cpu_seconds,
     machine_busy_seconds,
+    paced,
     percentile,
     proc_tree,
     snapshot_tailsse,
@@ -379,12 +380,7 @@ def write_paced(path: Path, count: int, rate: float) -> None:
     """Append ``count`` lines at ``rate``/s, each with its seq and monotonic ns (read just before write())."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
-        start = time.monotonic_ns()
-        step = 1e9 / rate
-        for seq in range(count):
-            delay = (start + seq * step - time.monotonic_ns()) / 1e9
-            if delay > 0:
-                time.sleep(delay)
+        for seq in paced(time.monotonic_ns(), count, rate):
             stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
             os.write(
                 fd,

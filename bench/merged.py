@@ -57,6 +57,7 @@ from run import (
     _stop_spy,
     machine,
     machine_busy_seconds,
+    paced,
     percentile,
     proc_tree,
     profile_summary,
@@ -207,11 +208,7 @@ def write_round_robin(paths: list[Path], total_rate: float, count: int, pad: byt
     files = len(fds)
     try:
         start = time.monotonic_ns()
-        step = 1e9 / total_rate
-        for k in range(count):
-            delay = (start + k * step - time.monotonic_ns()) / 1e9
-            if delay > 0:
-                time.sleep(delay)
+        for k in paced(start, count, total_rate):
             os.write(fds[k % files], b"%d %d %s\n" % (k // files, time.monotonic_ns(), pad))
         return start, time.monotonic_ns()
     finally:

@@ -431,16 +431,22 @@ def frontail_available(log: list[str]) -> bool:
 # --- load ------------------------------------------------------------------------------
 
 
+def paced(start: int, count: int, rate: float) -> Iterator[int]:
+    """0 to ``count`` - 1, the k-th not before ``start`` (monotonic ns) + k / ``rate`` seconds."""
+    step = 1e9 / rate
+    for seq in range(count):
+        delay = (start + seq * step - time.monotonic_ns()) / 1e9
+        if delay > 0:
+            time.sleep(delay)
+        yield seq
+
+
 def write_paced(path: Path, count: int, rate: float) -> tuple[int, int]:
     """Append ``count`` lines at ``rate`` per second, each stamped just before its write()."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
         start = time.monotonic_ns()
-        step = 1e9 / rate
-        for seq in range(count):
-            delay = (start + seq * step - time.monotonic_ns()) / 1e9
-            if delay > 0:
-                time.sleep(delay)
+        for seq in paced(start, count, rate):
             os.write(fd, b"%d %d %s\n" % (seq, time.monotonic_ns(), PAD))
         return start, time.monotonic_ns()
     finally:
