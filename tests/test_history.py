@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 from dataclasses import replace
 
@@ -257,8 +258,16 @@ def test_regular_expressions_match_within_one_line():
         Query("(?P<x>a)(?P=x)", regex=True)  # backreferences are not linear: refused
 
 
-async def test_live_lines_keep_flowing_while_a_search_runs(http_server_client, log_file):
-    """The search gives the IOLoop a turn every few milliseconds."""
+async def test_live_lines_keep_flowing_while_a_search_runs(http_server_client, log_file, monkeypatch):
+    """The search runs beside the IOLoop, on worker threads: the loop stays free for streams."""
+    scanners: set[int] = set()
+    scan = search._search_block
+
+    def recorded(*args):
+        scanners.add(threading.get_ident())
+        return scan(*args)
+
+    monkeypatch.setattr(search, "_search_block", recorded)
     append(log_file, b"".join(b"row %07d some text to search through\n" % i for i in range(800_000)))
     await caught_up(http_server_client, "row 0799999 some text to search through")
     loop = asyncio.get_running_loop()
@@ -285,6 +294,8 @@ async def test_live_lines_keep_flowing_while_a_search_runs(http_server_client, l
     # The loop ran all along, and was never held for more than a few milliseconds.
     assert len(gaps) >= took / 0.05
     assert max(gaps) < 0.02, max(gaps)
+    # Every block was scanned on another thread than the loop's.
+    assert scanners and threading.get_ident() not in scanners, scanners
 
 
 async def test_time_finds_the_first_line_at_or_after_it(http_server_client, log_file):

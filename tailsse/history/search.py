@@ -1,10 +1,12 @@
 """Searching a log's timeline backwards, a bounded amount per request.
 
-The scan reads blocks backwards from a line boundary (whole lines only), finds matches
-with :class:`~tailsse.history.query.Query`, and hands the IOLoop back every SLICE seconds
-so live streams keep flowing; the block size adapts so one block takes about half a
-slice. A request ends at ``limit`` matches, SEARCH_BYTES scanned or SEARCH_SECONDS
-spent, and says where the next one continues.
+The scan reads blocks backwards from a line boundary (whole lines only) and finds matches
+with :class:`~tailsse.history.query.Query`. It runs on a worker thread: reading
+(``preadv``) and matching (RE2) run without the GIL, so the IOLoop goes on serving live
+streams on the other core while a search runs, instead of taking turns with it. The
+block size adapts so one block takes about BLOCK_SECONDS. A request ends at
+``limit`` matches, SEARCH_BYTES scanned or SEARCH_SECONDS spent, and says where the next
+one continues.
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import ClassVar
+from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar, TypeVar
 
 from tailsse.history.query import Query
 from tailsse.history.timeline import Part, Place, Timeline, history_line
 from tailsse.sources.base import HistoryLine
 
-SLICE = 0.0005  # seconds of searching between two turns of the IOLoop
+BLOCK_SECONDS = 0.004  # what one block should take to scan
 BLOCK_MIN, BLOCK_MAX = 64 * 1024, 4 * 1024 * 1024
 SEARCH_BYTES = 64 * 1024 * 1024  # bytes one search request scans at most
 SEARCH_SECONDS = 0.5  # and for at most this long
+WORKERS = 2  # threads scanning blocks, shared by all searches
+
+_pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tailsse-search")
+T = TypeVar("T")
 
 
 async def search(
@@ -29,14 +37,22 @@ async def search(
 ) -> tuple[list[HistoryLine], Place | None, int]:
     """Lines matching ``query`` at or before ``place``, newest first.
 
-    Scans backwards in blocks, giving the IOLoop a turn every SLICE seconds, for at
-    most SEARCH_BYTES or SEARCH_SECONDS; returns the matches, where to continue (None:
-    the beginning was reached) and how many bytes were scanned.
+    The scan runs on a worker thread, for at most SEARCH_BYTES or SEARCH_SECONDS;
+    returns the matches, where to continue (None: the beginning was reached) and how
+    many bytes were scanned.
     """
+    loop = asyncio.get_running_loop()
+    return await _finished(loop.run_in_executor(_pool, scan, timeline, query, place, limit))
+
+
+def scan(
+    timeline: Timeline, query: Query, place: Place, limit: int
+) -> tuple[list[HistoryLine], Place | None, int]:
+    """:func:`search`'s work, blocking: backwards block by block from ``place``."""
     matches: list[HistoryLine] = []
     scanned = 0
     block = BLOCK_MIN * 4
-    began = slice_began = time.monotonic()
+    began = time.monotonic()
     buffer = _Buffer()
     try:
         at = timeline.older(place)
@@ -58,27 +74,42 @@ async def search(
             block = _next_block(block, now - tick)
             if scanned >= SEARCH_BYTES or now - began >= SEARCH_SECONDS:
                 return matches, at if timeline.has_before(at) else None, scanned
-            if now - slice_began >= SLICE:
-                await asyncio.sleep(0)
-                slice_began = time.monotonic()
         return matches, None, scanned
     finally:
         buffer.done()
 
 
+async def _finished(job: Awaitable[T]) -> T:
+    """The scan's result; when the request is cancelled, still waits for the scan.
+
+    The scan reads the timeline's open files, which are closed once the request ends: a
+    read must not outlive them (the descriptor could be another file's by then).
+    """
+    task = asyncio.ensure_future(job)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+
+
 class _Buffer:
     """A reusable read buffer: reading into it spares a fresh allocation per block.
 
-    Buffers are kept for the next search (one per search running at the same time).
+    Buffers are kept for the next search (one per search running at the same time, up
+    to WORKERS + 2).
     """
 
     spare: ClassVar[list[bytearray]] = []
 
     def __init__(self) -> None:
-        self.store = self.spare.pop() if self.spare else bytearray(BLOCK_MAX)
+        try:  # list.pop is atomic: scans on several threads never share a buffer
+            self.store = self.spare.pop()
+        except IndexError:
+            self.store = bytearray(BLOCK_MAX)
 
     def done(self) -> None:
-        if len(self.store) == BLOCK_MAX and len(self.spare) < 4:
+        if len(self.store) == BLOCK_MAX and len(self.spare) < WORKERS + 2:
             self.spare.append(self.store)
 
     def read(self, fd: int, start: int, stop: int) -> memoryview:
@@ -132,7 +163,7 @@ def _search_block(
 
 
 def _next_block(block: int, took: float) -> int:
-    """The next block size, aiming at SLICE / 2 per block."""
+    """The next block size, aiming at BLOCK_SECONDS per block."""
     if took <= 0:
         return min(BLOCK_MAX, block * 2)
-    return max(BLOCK_MIN, min(BLOCK_MAX, int(block * (SLICE / 2) / took)))
+    return max(BLOCK_MIN, min(BLOCK_MAX, int(block * BLOCK_SECONDS / took)))
