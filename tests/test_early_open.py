@@ -19,6 +19,7 @@ import pytest
 from tailsse.following import inotify
 from tailsse.following.early import Early, merge
 from tailsse.following.follower import Follower
+from tailsse.following.missed import GONE, Fates
 from tailsse.following.segment import open_segment
 from tests.conftest import TEST_CONFIG, CaptureTransport, append
 
@@ -106,6 +107,53 @@ async def test_a_generation_deleted_while_the_ioloop_is_late_is_read(io_loop, tm
         served.close()
 
 
+def _lost_count(capture: CaptureTransport) -> int:
+    return capture.text.count("event: lost\n")
+
+
+@pytest.mark.parametrize("style", ["deleted", "renamed over"])
+async def test_a_file_gone_before_it_could_be_opened_is_told_lost(io_loop, tmp_path, style):
+    """A file created, written and deleted (or renamed over) within microseconds, before
+    its event could be read: no descriptor ever reaches it, so its line is either read
+    (the open was quick enough) or the stream says ``lost`` — never skipped in silence."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b"")
+    served = _Served(log)
+    try:
+        await _ready(served, log)
+        rounds = 20
+        for i in range(rounds):
+            before = _lost_count(served.capture)
+            if style == "deleted":
+                os.remove(log)
+                fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                os.write(fd, b"brief %d\n" % i)
+                os.close(fd)
+                os.remove(log)
+                log.write_bytes(b"after %d\n" % i)
+            else:
+                brief, after = tmp_path / "brief", tmp_path / "after"
+                brief.write_bytes(b"brief %d\n" % i)
+                after.write_bytes(b"after %d\n" % i)
+                os.rename(brief, log)
+                os.rename(after, log)  # at once: "brief" was at the path for microseconds
+            await _wait_for(served.capture, f"data: after {i}\n")
+            got = _lines(served.capture)
+            assert (f"brief {i}" in got) != (_lost_count(served.capture) > before), (
+                i,
+                served.capture.text[-600:],
+            )
+        # The lines that did arrive came in order, each once.
+        got = _lines(served.capture)
+        assert len(got) == len(set(got))
+        assert [x for x in got if x.startswith("after")] == [f"after {i}" for i in range(rounds)]
+        if _lost_count(served.capture):
+            how = "deleted" if style == "deleted" else "replaced"
+            assert f"a file that arrived at {log} was {how} before it could be opened" in served.capture.text
+    finally:
+        served.close()
+
+
 async def test_generations_renamed_away_and_over_keep_their_order(io_loop, tmp_path):
     """Renamed away (still on disk, found by name) and renamed over (only opened early),
     one after the other while the IOLoop is late: read in the order they were at the path."""
@@ -173,6 +221,41 @@ async def test_no_descriptor_is_left_open_after_rapid_rotations_and_a_close(io_l
 
 
 # -- the follower's side, without threads ---------------------------------------------------
+
+
+def test_what_the_events_tell_of_files_never_opened():
+    fates = Fates()
+    paths = {"/l/app.log"}
+    name = "/l/app.log"
+    # Created, written, deleted before the open: lost.
+    fates.arrived(name, GONE, False, paths)
+    fates.written(name)
+    fates.left(name, "deleted", paths)
+    assert len(fates.take("/l/app.log")) == 1
+    # Created and deleted unwritten, or renamed away unopened (still on disk): nothing.
+    fates.arrived(name, GONE, False, paths)
+    fates.left(name, "deleted", paths)
+    fates.arrived(name, GONE, False, paths)
+    fates.written(name)
+    fates.left(name, "renamed", paths)
+    assert fates.take("/l/app.log") == []
+    # Its open got the next file (it was gone by then): lost once the next one arrives.
+    fates.arrived(name, (1, 7), False, paths)
+    fates.written(name)
+    fates.left(name, "deleted", paths)
+    assert fates.take("/l/app.log") == []
+    fates.arrived(name, (1, 7), False, paths)
+    assert len(fates.take("/l/app.log")) == 1
+    # Renamed over by the next one before the open: lost; opened in time: nothing.
+    fates.arrived(name, (1, 8), True, paths)
+    fates.arrived(name, (1, 8), True, paths)
+    assert len(fates.take("/l/app.log")) == 1
+    fates.arrived(name, (1, 9), True, paths)
+    assert fates.take("/l/app.log") == []
+    # Not opened for another reason (refused): nothing can be said.
+    fates.arrived(name, None, True, paths)
+    fates.arrived(name, (1, 10), True, paths)
+    assert fates.take("/l/app.log") == []
 
 
 def _early(path, arrived: int) -> Early:

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 
+from tailsse.following.missed import GONE, Fates
 from tailsse.following.segment import Segment
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Arrivals:
         self._opened: dict[str, list[Early]] = {}  # not handed over yet, by followed path
         self.opening = 0  # files being opened right now
         self._stopped = False
+        self._fates = Fates()  # what happened to each file at a followed name
 
     def open_with(self, path: str, opener: Callable[[], Segment]) -> None:
         with self._lock:
@@ -56,7 +58,21 @@ class Arrivals:
             for name in names:
                 self._names.setdefault(name, set()).add(path)
 
-    def arrived(self, name: str, event: int, departures: Mapping[str, int]) -> None:
+    def written(self, name: str) -> None:
+        """On the watcher's thread: something was written to the file at ``name``."""
+        self._fates.written(name)
+
+    def left(self, name: str, how: str) -> None:
+        """On the watcher's thread: the file at ``name`` was "deleted" or "renamed" away."""
+        with self._lock:
+            self._fates.left(name, how, self._names.get(name, set()))
+
+    def missed_for(self, path: str) -> list[str]:
+        """On the IOLoop: notices of files at ``path`` that were gone before being opened."""
+        with self._lock:
+            return self._fates.take(path)
+
+    def arrived(self, name: str, event: int, departures: Mapping[str, int], renamed_in: bool = False) -> None:
         """On the watcher's thread: a file arrived at ``name`` (the ``event``-th event)."""
         with self._lock:
             if self._stopped:
@@ -65,11 +81,14 @@ class Arrivals:
                 (path, self._openers[path]) for path in self._names.get(name, ()) if path in self._openers
             ]
             self.opening += len(todo)
+        got: tuple[int, int] | None = None
         for path, opener in todo:
             try:
                 seg: Segment | None = opener()
+            except FileNotFoundError:
+                seg, got = None, GONE  # it left before it could be opened
             except OSError:
-                seg = None  # gone already, or not to be read: the follower finds out itself
+                seg = None  # not to be read: the follower finds out itself
             except Exception:  # the count of opens under way must come back to 0
                 log.exception("cannot open %s", path)
                 seg = None
@@ -78,6 +97,7 @@ class Arrivals:
                 self.opening -= 1
                 if seg is None:
                     continue
+                got = (seg.dev, seg.ino)
                 opened = self._opened.setdefault(path, [])
                 if self._stopped or len(opened) >= MAX_EARLY:
                     seg.close()  # the follower opens the path itself, later
@@ -85,6 +105,9 @@ class Arrivals:
                 seg.arrived, seg.opened_at = event, time.monotonic()
                 # Renames are counted on this thread: the count is exact for this file.
                 opened.append(Early(seg, real, departures.get(real, 0), seg.opened_at))
+        if todo:
+            with self._lock:
+                self._fates.arrived(name, got, renamed_in, self._names.get(name, set()))
 
     def take(self) -> dict[str, list[Early]]:
         """On the IOLoop: every file opened since the last call, by followed path."""
@@ -116,6 +139,8 @@ class EarlyFiles:
         # Files opened but not handed over yet: the follower may look (a timer) before the
         # watcher's wake-up has run, and must see every file opened before it moves on.
         self.collect: Callable[[], list[Early]] = list
+        # Notices of files that were at the path so briefly that nothing could open them.
+        self.missed: Callable[[], list[str]] = list
 
     def adopt(self, early: list[Early]) -> None:
         """Keep files the watcher opened (closed at once when the follower is closed)."""

@@ -81,6 +81,7 @@ class FileSet(Generic[M]):
         self.watcher.watch(follower.path)
         self.watcher.open_early(follower.path, partial(open_followed, follower.path, follower.confine))
         follower.early.collect = partial(self.watcher.arrivals.take_for, follower.path)
+        follower.early.missed = partial(self.watcher.arrivals.missed_for, follower.path)
         return member
 
     def start(self) -> None:

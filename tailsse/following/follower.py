@@ -200,6 +200,7 @@ class Follower:
                 seg.announced.add(seg.epoch)
                 out.append(Change("truncated", seg))
             self.early.prune(lambda item: not self.early.stale(item, seg))
+            out += [Change("lost", None, detail) for detail in self.early.missed()]
             return
         found: list[Segment] = []
         lost: list[str] = []
@@ -212,7 +213,7 @@ class Follower:
             now = {(st.st_dev, st.st_ino)} if st is not None else set()
             found, lost = self.renames.since(seg, [self.path, self._real], self._seen.keys() | now)
         fresh, late, last = self.early.after(seg or self._last, self._seen.keys(), found)
-        out += [Change("lost", None, detail) for detail in lost + late]
+        out += [Change("lost", None, detail) for detail in lost + late + self.early.missed()]
         if last is not None:  # the path's file, when it was opened: the newest opened early
             self.state, self.error, self._real = "following", "", last.real
             self.renames.opened(last.real, last.departed)

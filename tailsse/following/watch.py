@@ -226,6 +226,7 @@ class Watcher(FileSystemEventHandler):
         if kind == "modified":
             # The common case on a busy log, kept cheap: nothing to do when the path is
             # already due to be checked. (Set reads need no lock; writes take it.)
+            self.arrivals.written(src)
             paths = self._names.get(src)
             if not paths or paths <= self._pending:
                 return
@@ -249,9 +250,11 @@ class Watcher(FileSystemEventHandler):
                 landed = dest or src
                 if os.path.dirname(landed) in self._new_file_dirs and landed not in self._names:
                     hit.add("")
-        if kind in ("created", "moved") and not is_directory:
+        if not is_directory and src and kind in ("moved", "deleted"):
+            self.arrivals.left(src, "renamed" if kind == "moved" else "deleted")
+        if kind in ("created", "moved") and not is_directory and (dest or kind == "created"):
             # A file arrived at a followed path: open it before it can go away again.
-            self.arrivals.arrived(dest if kind == "moved" else src, event, self._departures)
+            self.arrivals.arrived(dest or src, event, self._departures, renamed_in=kind == "moved")
         self._wake(hit)
 
     def _wake(self, paths: set[str]) -> None:
