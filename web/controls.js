@@ -75,7 +75,7 @@ function wireToggles(app) {
   const { ui, state } = app;
   const opts = state.opts;
   ui.pause.addEventListener("click", () => {
-    if (state.mode === "user") resume(app);
+    if (state.mode !== "live") resume(app);
     else pause(app, "user");
   });
   ui.jump.addEventListener("click", () => {
