@@ -4,6 +4,7 @@ always true, and pages that work with a keyboard and a screen reader (axe-core).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +235,184 @@ def test_an_unknown_file_is_a_page_that_says_so_and_lists_the_files(
     page.wait_for_function("() => document.querySelectorAll('#log .row:not(.meta)').length === 1")
     assert page.url.endswith(f"{route}/db.log")
     assert note.is_hidden()
+
+
+# ---------------------------------------------------------------------------- accessibility
+
+AXE = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not AXE.exists():
+        pytest.fail("axe-core is not installed: run scripts/install-js-deps (scripts/test does)")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => {
+          const result = await axe.run(document, { resultTypes: ['violations'] });
+          return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary) }));
+        }"""
+    )
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("where", ["list", "view", "embed"])
+def test_axe_finds_no_serious_violation(server_process, tmp_path, new_page, scheme, where):
+    app_log, db_log = tmp_path / "app.log", tmp_path / "db.log"
+    write_lines(app_log, [*ANSI_LINES, '{"level": "info", "msg": "json line"}', "plain line"])
+    write_lines(db_log, ["db line"])
+    server = server_process(str(app_log), str(db_log))
+    page = new_page(color_scheme=scheme).page
+    page.goto(server.url + {"list": "", "view": "view/app.log", "embed": "embed/app.log"}[where])
+    if where == "list":
+        page.wait_for_function("() => document.querySelectorAll('#picker-list a').length === 2")
+    else:
+        wait_rows(page, len(ANSI_LINES) + 2)
+        wait_status(page, "live")
+        page.hover("#log .row:not(.meta) >> nth=-2")  # the row tools are part of the page too
+    assert axe_violations(page) == []
+    if where == "view":
+        page.keyboard.press("?")
+        page.locator("#keys").wait_for()
+        assert axe_violations(page) == []
+
+
+# An element described: its id, else the row tool's act, the row's text or its tag and class.
+DESCRIBE = """(el) => {
+  if (!el || el === document.body) return 'body';
+  if (el.id) return '#' + el.id;
+  if (el.dataset.act) return 'tool:' + el.dataset.act;
+  if (el.classList.contains('row')) return 'row:' + el.querySelector('.tx').textContent;
+  return el.tagName.toLowerCase() + '.' + el.className;
+}"""
+FOCUSED = f"() => ({DESCRIBE})(document.activeElement)"
+
+# Every control a pointer could use now: visible and enabled.
+CONTROLS = f"""() => [...document.querySelectorAll('button, input, select, a[href], [tabindex]:not([tabindex="-1"])')]
+  .filter((el) => !el.disabled && el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+  .map({DESCRIBE})"""
+
+
+def tab_through(page, limit: int = 60) -> list[str]:
+    """What Tab reaches, from the start of the page, until it comes round again."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    seen: list[str] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        here = page.evaluate(FOCUSED)
+        if here == "body":  # past the last control, before coming round to the first
+            continue
+        if seen and here == seen[0]:
+            break
+        if not seen or here != seen[-1]:  # a date and time field has a stop per part
+            seen.append(here)
+    return seen
+
+
+def test_every_control_works_with_the_keyboard(server_process, log_file, new_page):
+    json_line = '{"level": "info", "msg": "json line"}'
+    write_lines(log_file, ["plain one", json_line, "plain three"])
+    server = server_process(str(log_file))
+    p = new_page(permissions=["clipboard-read", "clipboard-write"])
+    page = p.page
+    page.goto(server.url + "view/app.log")
+    wait_rows(page, 3)
+    wait_status(page, "live")
+
+    # Tab reaches every control of the page, each once.
+    reached = tab_through(page)
+    controls = page.evaluate(CONTROLS)
+    assert sorted(set(reached) & set(controls)) == sorted(controls), (reached, controls)
+    assert len(reached) == len(set(reached)), " ".join(reached)
+    # A toggle works with the keyboard: Space on "Wrap".
+    while page.evaluate(FOCUSED) != "#wrap":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    assert page.get_attribute("#wrap", "aria-pressed") == "false"
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#wrap", "aria-pressed") == "true"
+
+    # The log: Enter goes to the last line on screen, the arrows from line to line.
+    while page.evaluate(FOCUSED) != "#log":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate(FOCUSED) == "row:plain three"
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate(FOCUSED) == "row:" + json_line
+    # Tab reaches the line's tools: pretty-print, then copy a link, then copy.
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED) == "tool:json"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#log .row.pretty")
+    assert page.evaluate(FOCUSED) == "tool:json"  # drawn again, the focus stayed
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED) == "tool:link"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#toast:has-text('Link to the line copied')")
+    assert "view/app.log?at=" in page.evaluate("() => navigator.clipboard.readText()")
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED) == "tool:copy"
+    page.keyboard.press("Space")
+    page.wait_for_selector("#toast:has-text('Line copied')")
+    assert page.evaluate("() => navigator.clipboard.readText()") == json_line
+    # Escape goes back to the log.
+    page.keyboard.press("Escape")
+    assert page.evaluate(FOCUSED) == "#log"
+
+
+def test_question_mark_shows_the_shortcuts(server_process, log_file, new_page):
+    write_lines(log_file, ["one"])
+    server = server_process(str(log_file))
+    page = new_page().page
+    page.goto(server.url + "view/app.log")
+    wait_rows(page, 1)
+    page.wait_for_function(f"() => ({DESCRIBE})(document.activeElement) === '#log'")
+    page.keyboard.press("Shift+Tab")
+    before = page.evaluate(FOCUSED)
+    assert before == "#download"
+    page.keyboard.press("?")
+    dialog = page.locator("#keys")
+    dialog.wait_for()
+    assert page.evaluate("() => document.getElementById('keys').open")
+    assert page.get_attribute("#keys", "aria-labelledby") == "keys-title"
+    text = dialog.inner_text()
+    for key in ("?", "/", "End", "Home", "Escape"):
+        assert key in text
+    assert page.evaluate("() => document.getElementById('keys').contains(document.activeElement)")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate(FOCUSED) == before
+    # Its close button too, with the keyboard.
+    page.keyboard.press("?")
+    dialog.wait_for()
+    page.keyboard.press("Enter")  # the focus is on its close button
+    dialog.wait_for(state="hidden")
+    assert page.evaluate(FOCUSED) == before
+
+
+@pytest.mark.parametrize("where", ["view", "list", "embed"])
+def test_touch_targets_are_at_least_24_px_on_a_phone(server_process, tmp_path, new_page, where):
+    write_lines(tmp_path / "app.log", ['{"level": "error", "msg": "json line"}', "plain"])
+    write_lines(tmp_path / "db.log", ["db"])
+    server = server_process(str(tmp_path / "app.log"), str(tmp_path / "db.log"))
+    phone = {"viewport": {"width": 390, "height": 780}, "is_mobile": True, "has_touch": True}
+    page = new_page(**phone).page
+    page.goto(server.url + {"list": "", "view": "view/app.log", "embed": "embed/app.log"}[where])
+    if where == "list":
+        page.wait_for_function("() => document.querySelectorAll('#picker-list a').length === 2")
+    else:
+        wait_rows(page, 2)
+        wait_status(page, "live")
+        page.tap("#log .row:not(.meta) >> nth=0")  # a tap shows the row's tools
+        page.locator(".row-tools [data-act='copy']").wait_for()
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('button, input, select, a[href], [role=status]')]
+          .filter((el) => !el.disabled && el.getClientRects().length)
+          .map((el) => { const r = el.getBoundingClientRect();
+                         return [el.id || el.dataset.act || el.className, r.width, r.height]; })"""
+    )
+    assert len(boxes) >= (2 if where == "list" else 4), boxes
+    small = [b for b in boxes if b[1] < 24 or b[2] < 24]
+    assert small == [], small

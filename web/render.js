@@ -74,6 +74,7 @@ export function renderRow(doc, e, opts) {
     tx.textContent = e.raw;
   } else {
     row.className = e.level ? "row lv-" + e.level : "row";
+    row.tabIndex = -1; // reached with the arrow keys (rowkeys.js)
     if (showsPretty(e, opts.json)) {
       row.className += " pretty";
       fillText(doc, tx, e.prettyText, e.prettyRuns, null, e.hits);

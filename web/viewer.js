@@ -123,10 +123,12 @@ function show(app, name, how) {
     disconnect(app);
     setStatus(ui, "idle", state.files.length ? "Choose a file" : "No files");
     doc.title = "tailsse";
+    ui.heading.textContent = "tailsse: files";
     if (state.unknown) unknownFile(app);
     return;
   }
   doc.title = name + " · tailsse";
+  ui.heading.textContent = name + " · tailsse";
   const at = app.at;
   app.at = null;
   if (at) {
