@@ -113,6 +113,14 @@ async def test_embed_under_a_base_path(app_config, http_server_client):
     assert response.code == 404
 
 
+@pytest.mark.parametrize("app_config", [{"base_path": "/logs/"}], indirect=True)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_the_base_path_without_its_slash_redirects(app_config, http_server_client, method):
+    response = await http_server_client.fetch("/logs", method=method, follow_redirects=False, raise_error=False)
+    assert response.code == 301
+    assert response.headers["Location"] == "/logs/"
+
+
 @pytest.mark.parametrize(("name", "kind"), [("viewer.js", "javascript"), ("viewer.css", "text/css")])
 async def test_static_files(http_server_client, name, kind):
     response = await http_server_client.fetch("/static/" + name)

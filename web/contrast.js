@@ -8,8 +8,8 @@ export const AA = 4.5;
 // What colours are moved to: a little over AA, so that rounding and blending stay above it.
 const TARGET = 4.6;
 
-// The viewer's palettes (viewer.css): page, text, and the 16 ANSI colours.
-const PALETTES = {
+// The viewer's palettes: page, text, the 16 ANSI colours (viewer.css's; a test compares them).
+export const PALETTES = {
   light: {
     bg: "#ffffff",
     fg: "#1f2328",

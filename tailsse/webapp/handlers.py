@@ -6,7 +6,7 @@ import html
 import json
 import random
 
-from tornado.web import HTTPError
+from tornado.web import HTTPError, RedirectHandler
 
 from tailsse.history.query import Query, QueryError
 from tailsse.history.timestamps import iso, parse_time
@@ -26,6 +26,13 @@ class NotFoundHandler(BaseHandler):
 
     def prepare(self) -> None:
         raise HTTPError(404, "not found")
+
+
+class BaseRedirectHandler(RedirectHandler):
+    """``/prefix`` to ``/prefix/`` under a base path, for HEAD as for GET."""
+
+    def head(self, *args: str) -> None:
+        self.get(*args)
 
 
 class UnknownHostHandler(RedactedSummary):

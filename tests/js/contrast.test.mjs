@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 
 import { parseAnsi, xterm } from "../../web/ansi.js";
@@ -10,6 +11,7 @@ import {
   mix,
   over,
   paint,
+  PALETTES,
   parseColour,
   readable,
   runColours,
@@ -142,5 +144,32 @@ describe("ANSI runs painted for both themes", () => {
   test("runs without colour (bold, JSON) are not painted", () => {
     assert.equal(painted(`${ESC}[1mbold`), null);
     assert.equal(paint({ cls: "j-str", fgx: null, bgx: null }), null);
+  });
+});
+
+describe("the palettes are the stylesheet's", () => {
+  const css = readFileSync(new URL("../../web/viewer.css", import.meta.url), "utf8");
+  // --name: light-dark(LIGHT, DARK) from viewer.css's :root
+  const vars = {};
+  for (const m of css.matchAll(/--([a-z0-9-]+):\s*light-dark\(\s*([^,]+?|rgba\([^)]*\))\s*,\s*([^)]+?\)?)\s*\);/g)) {
+    vars[m[1]] = { light: m[2].trim(), dark: m[3].trim() };
+  }
+  const same = (a, b) => assert.deepEqual(parseColour(a), parseColour(b), `${a} / ${b}`);
+
+  test("page, text and the 16 ANSI colours", () => {
+    for (const theme of ["light", "dark"]) {
+      same(PALETTES[theme].bg, vars.bg[theme]);
+      same(PALETTES[theme].fg, vars.fg[theme]);
+      for (let i = 0; i < 16; i++) same(PALETTES[theme].ansi[i], vars["a" + i][theme]);
+    }
+  });
+
+  test("every surface a line can sit on", () => {
+    for (const theme of ["light", "dark"]) {
+      const surfaces = PALETTES[theme].surfaces.map((s) => parseColour(s).join());
+      for (const name of ["bg", "hover", "accent-soft", "mark", "tint-fatal", "tint-error", "tint-warn"]) {
+        assert.ok(surfaces.includes(parseColour(vars[name][theme]).join()), `${theme} --${name}`);
+      }
+    }
   });
 });
