@@ -116,7 +116,9 @@ async def test_embed_under_a_base_path(app_config, http_server_client):
 @pytest.mark.parametrize("app_config", [{"base_path": "/logs/"}], indirect=True)
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 async def test_the_base_path_without_its_slash_redirects(app_config, http_server_client, method):
-    response = await http_server_client.fetch("/logs", method=method, follow_redirects=False, raise_error=False)
+    response = await http_server_client.fetch(
+        "/logs", method=method, follow_redirects=False, raise_error=False
+    )
     assert response.code == 301
     assert response.headers["Location"] == "/logs/"
 
