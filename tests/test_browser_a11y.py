@@ -296,8 +296,7 @@ CONTROLS = f"""() => [...document.querySelectorAll('button, input, select, a[hre
 
 
 def tab_through(page, limit: int = 60) -> list[str]:
-    """What Tab reaches, from the start of the page, until it comes round again."""
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    """What Tab reaches, from where the focus is, until it comes round again."""
     seen: list[str] = []
     for _ in range(limit):
         page.keyboard.press("Tab")
