@@ -45,10 +45,48 @@ async def test_wrong_methods_are_405(http_server_client, method, path):
     assert response.code == 405
 
 
-async def test_head_and_options_on_the_stream(http_server_client):
-    for method in ("HEAD", "OPTIONS"):
-        response = await http_server_client.fetch("/events/app.log", method=method, raise_error=False)
-        assert response.code == 405
+async def test_options_on_the_stream_without_cors_is_405(http_server_client):
+    response = await http_server_client.fetch("/events/app.log", method="OPTIONS", raise_error=False)
+    assert response.code == 405
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/view/app.log", "/embed/app.log", "/view?file=app.log", "/api/files", "/healthz",
+     "/static/viewer.js", "/static/viewer.css", "/api/lines/app.log?before=end",
+     "/api/search/app.log?q=one", "/api/time/app.log?t=2026-01-01T00:00:00Z",
+     "/view/nope.log", "/embed/nope.log", "/api/files/x", "/static/nope.js", "/api/lines/app.log?count=x"],
+)  # fmt: skip
+async def test_head_is_answered_wherever_get_is(http_server_client, log_file, path):
+    append(log_file, b"one\ntwo\n")
+    got = await http_server_client.fetch(path, raise_error=False)
+    head = await http_server_client.fetch(path, method="HEAD", raise_error=False)
+    assert head.code == got.code
+    assert head.body == b""
+    assert head.headers.get("Content-Type") == got.headers.get("Content-Type")
+    if got.code == 200 and "Content-Length" in got.headers:
+        assert head.headers["Content-Length"] == got.headers["Content-Length"]
+
+
+@pytest.mark.parametrize("path", ["/events/app.log", "/events/app.log?lines=5", "/events?file=app.log"])
+async def test_head_on_the_stream_is_its_headers_without_a_body(http_server_client, app, path):
+    response = await http_server_client.fetch(path, method="HEAD", raise_error=False)
+    assert response.code == 200
+    assert response.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["X-Accel-Buffering"] == "no"
+    assert "Content-Length" not in response.headers  # a stream has no length
+    assert response.body == b""
+    assert app.catalog.subscriber_count() == 0  # no stream was opened
+
+
+@pytest.mark.parametrize(
+    ("path", "code"), [("/events/nope.log", 404), ("/events/app.log?lines=x", 400), ("/events", 400)]
+)
+async def test_head_on_the_stream_checks_what_get_checks(http_server_client, path, code):
+    response = await http_server_client.fetch(path, method="HEAD", raise_error=False)
+    assert response.code == code
+    assert response.body == b""
 
 
 @pytest.mark.parametrize(

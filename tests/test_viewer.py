@@ -52,6 +52,29 @@ async def test_embed_of_an_unknown_file_is_404(http_server_client):
     assert response.code == 404
 
 
+@pytest.mark.parametrize(
+    ("path", "mode", "unknown"),
+    [("/view/nope.log", "page", "nope.log"), ("/embed/nope.log", "embed", "nope.log"),
+     ("/view?file=app.log&file=nope.log", "page", "nope.log"),
+     ("/view/%3Cb%3E.log", "page", "&lt;b&gt;.log")],
+)  # fmt: skip
+async def test_an_unknown_file_is_a_viewer_page_that_says_so(http_server_client, path, mode, unknown):
+    response = await http_server_client.fetch(path, raise_error=False)
+    assert response.code == 404
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    body = response.body.decode()
+    assert f'data-mode="{mode}"' in body
+    assert f'<meta name="tailsse-unknown" content="{unknown}">' in body
+    assert '<meta name="tailsse-file" content="">' in body  # no file to stream
+    assert "{{" not in body and "<b>" not in body
+    assert csp(response)["script-src"] == "'self'"
+
+
+async def test_a_known_file_names_no_unknown_one(http_server_client):
+    body = (await http_server_client.fetch("/view/app.log")).body.decode()
+    assert '<meta name="tailsse-unknown" content="">' in body
+
+
 @pytest.mark.parametrize("path", ["/", "/view/app.log", "/embed/app.log"])
 async def test_any_origin_may_frame_by_default(http_server_client, path):
     response = await http_server_client.fetch(path)
@@ -88,6 +111,16 @@ async def test_embed_under_a_base_path(app_config, http_server_client):
     assert response.code == 200
     response = await http_server_client.fetch("/embed/app.log", raise_error=False)
     assert response.code == 404
+
+
+@pytest.mark.parametrize("app_config", [{"base_path": "/logs/"}], indirect=True)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_the_base_path_without_its_slash_redirects(app_config, http_server_client, method):
+    response = await http_server_client.fetch(
+        "/logs", method=method, follow_redirects=False, raise_error=False
+    )
+    assert response.code == 301
+    assert response.headers["Location"] == "/logs/"
 
 
 @pytest.mark.parametrize(("name", "kind"), [("viewer.js", "javascript"), ("viewer.css", "text/css")])

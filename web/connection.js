@@ -8,6 +8,7 @@
 
 import { afterRefusal } from "./eventstream.js";
 import { fileEventMessage, metaEntry } from "./lines.js";
+import { outageMessage } from "./outage.js";
 import { expectRepeats, receiveFileEvent, receiveLine, rewind } from "./receive.js";
 import { dropWaiting } from "./store.js";
 import { setStatus, statusState } from "./ui.js";
@@ -17,6 +18,8 @@ import { flush, pause, push } from "./view.js";
 export const FILE_EVENTS = ["rotated", "truncated", "missing", "appeared", "lost", "unreadable", "unavailable", "available"];
 export const AUTH_HELP = "Authentication required: reload the page, or open the link with ?token= again";
 const MAX_DELAY = 30000;
+// What a stream can open with that is not "Live".
+const NOT_LIVE = ["missing", "unreadable", "unavailable"];
 
 /**
  * Streams the file name, replacing any stream before: after the last line received when
@@ -36,15 +39,25 @@ export function connect(app, name) {
   es.onopen = () => {
     if (!mine()) return;
     stream.reconnectDelay = 1000;
-    clearTimeout(stream.busyTimer);
-    // After a "busy" answer, only call it live once this stream has not been refused too.
-    const wait = statusState(ui) === "busy" ? 500 : 0;
-    stream.busyTimer = setTimeout(() => {
-      if (mine() && es.readyState === es.OPEN) setStatus(ui, "live", "Live", "Live: " + name);
-    }, wait);
+    stream.said = null;
+    stream.ready = false;
+  };
+  // Live only once the server's opening (a missing file, a busy server, lost lines) is seen.
+  es.onready = () => {
+    if (!mine()) return;
+    stream.ready = true;
+    if (stream.said !== "busy" && stream.downAt !== null) {
+      take(app, metaEntry("reconnected", outageMessage(stream.downAt, Date.now(), stream.lostNote)));
+      stream.downAt = null;
+      stream.lostNote = null;
+    }
+    if (stream.said === null && stream.source) setStatus(ui, "live", "Live", "Live: " + name);
   };
   es.onerror = () => {
     if (!mine()) return;
+    // A stream that had opened is gone: the row about the reconnect says from when.
+    if (stream.ready && stream.said !== "busy" && stream.downAt === null) stream.downAt = Date.now();
+    stream.ready = false;
     if (es.readyState === es.CLOSED) {
       const next = afterRefusal(es.status);
       if (next === "auth") {
@@ -87,13 +100,14 @@ export function connect(app, name) {
     }
     // A line after anything else says the stream is live again.
     if (lines && mine() && es.readyState === es.OPEN && statusState(ui) !== "live") {
+      stream.said = null;
       setStatus(ui, "live", "Live", "Live: " + state.current);
     }
   };
 }
 
 function onBusy({ state, ui }, data) {
-  clearTimeout(state.stream.busyTimer);
+  state.stream.said = "busy";
   let message = "the server has too many open streams; retrying";
   try {
     message = JSON.parse(data).message || message;
@@ -168,13 +182,19 @@ function onLine(app, data, id) {
 
 function onFileEvent(app, kind, data) {
   const ui = app.ui;
+  const stream = app.state.stream;
   const message = fileEventMessage(kind, data);
-  const piece = receiveFileEvent(app.state.stream.rx, kind);
+  const piece = receiveFileEvent(stream.rx, kind);
   if (piece) take(app, piece);
-  if (!app.state.stream.source) return; // suspended by the piece: the stream has stopped
+  if (!stream.source) return; // suspended by the piece: the stream has stopped
+  stream.said = NOT_LIVE.includes(kind) ? kind : null;
   if (kind === "missing") setStatus(ui, "missing", "File missing", message);
   else if (kind === "unreadable") setStatus(ui, "offline", "Unreadable", message);
   else if (kind === "unavailable") setStatus(ui, "offline", "Unavailable", message);
   else setStatus(ui, "live", "Live", "Live: " + app.state.current);
+  if (kind === "lost" && !stream.ready && stream.downAt !== null) {
+    stream.lostNote = message; // said once, in the row about the reconnect
+    return;
+  }
   take(app, metaEntry(kind, message));
 }

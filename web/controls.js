@@ -9,6 +9,8 @@ import { endId, prettyOf, showsPretty } from "./lines.js";
 import { clampKeep, filterOptions, linePath, nextTheme } from "./settings.js";
 import { copyText, download, hideTools, showTools, toolAt } from "./tools.js";
 import { scrolled, wireTravel } from "./travel.js";
+import { wireRowKeys } from "./rowkeys.js";
+import { showShortcuts, wireShortcuts } from "./shortcuts.js";
 import { applyTheme, applyView, toast } from "./ui.js";
 import { atBottom, compile, keepChanged, pause, refilter, refilterOne, rerenderAll, resume, toBottom } from "./view.js";
 
@@ -23,6 +25,8 @@ export function wire(app) {
   wireKeys(app);
   wireTravel(app);
   wireFinder(app);
+  wireRowKeys(app, (row) => showTools(app, row));
+  wireShortcuts(app);
 }
 
 function keepUrl(app) {
@@ -75,7 +79,7 @@ function wireToggles(app) {
   const { ui, state } = app;
   const opts = state.opts;
   ui.pause.addEventListener("click", () => {
-    if (state.mode === "user") resume(app);
+    if (state.mode !== "live") resume(app);
     else pause(app, "user");
   });
   ui.jump.addEventListener("click", () => {
@@ -164,13 +168,18 @@ function lineRow(app, target) {
   return row && !row.classList.contains("meta") && app.ui.log.contains(row) ? row : null;
 }
 
+// The tools stay where the keyboard's focus is, whatever the mouse does meanwhile.
+const toolsFocused = ({ doc, state }) => !!state.tools && state.tools.contains(doc.activeElement);
+
 function wireRows(app) {
   const log = app.ui.log;
   log.addEventListener("mouseover", (ev) => {
     const row = lineRow(app, ev.target);
-    if (row) showTools(app, row);
+    if (row && !toolsFocused(app)) showTools(app, row);
   });
-  log.addEventListener("mouseleave", () => hideTools(app));
+  log.addEventListener("mouseleave", () => {
+    if (!toolsFocused(app)) hideTools(app);
+  });
   log.addEventListener("click", (ev) => {
     const tool = toolAt(app, ev.target);
     if (tool) onTool(app, tool.act, tool.entry);
@@ -195,13 +204,19 @@ function onTool(app, act, e) {
       e.pretty = undefined;
       return;
     }
+    const focused = toolsFocused(app);
     refilterOne(app, e);
+    if (focused && e.node) {
+      showTools(app, e.node); // the row was drawn again: the focus stays on its tool
+      app.state.tools.querySelector('[data-act="json"]').focus();
+    }
   }
 }
 
 function wireKeys(app) {
   const { doc, ui, state } = app;
   doc.addEventListener("keydown", (ev) => {
+    if (ui.keys.open) return; // the shortcuts dialog has the keys (Escape closes it)
     const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(doc.activeElement && doc.activeElement.tagName);
     const plain = !typing && !ev.ctrlKey && !ev.metaKey && !ev.altKey;
     if (ev.key === "End" && plain) {
@@ -212,6 +227,9 @@ function wireKeys(app) {
       toStart(app);
     } else if ((ev.key === "n" || ev.key === "N") && plain && stepResult(app, ev.key === "n" ? 1 : -1)) {
       ev.preventDefault();
+    } else if (ev.key === "?" && !typing && !ev.ctrlKey && !ev.metaKey) {
+      ev.preventDefault();
+      showShortcuts(app);
     } else if (ev.key === "/" && !typing && !state.embed) {
       ev.preventDefault();
       ui.filter.focus();

@@ -106,7 +106,8 @@ export function afterRefusal(status) {
 
 /**
  * One stream, EventSource-like: readyState, url, lastEventId, status (of a refused answer),
- * and handlers onopen(), onevents(events) for each chunk's events, onerror() when the
+ * and handlers onopen(), onevents(events) for each chunk's events, onready() once per
+ * connection after its first chunk's events (the notices a server opens with), onerror() when the
  * connection is lost (readyState CONNECTING: it reconnects by itself after retry ms, with
  * Last-Event-ID) or refused (CLOSED, for good). close() aborts it.
  */
@@ -119,6 +120,7 @@ export class EventStream {
     this.status = 0;
     this.onopen = null;
     this.onevents = null;
+    this.onready = null;
     this.onerror = null;
     this._fetch = fetch;
     this._abort = null;
@@ -160,6 +162,7 @@ export class EventStream {
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     const parser = new EventStreamParser(this.lastEventId);
+    let first = true; // onready follows the first chunk's events: what the server opened with
     for (;;) {
       let chunk;
       try {
@@ -174,6 +177,11 @@ export class EventStream {
       this.lastEventId = parser.lastEventId;
       if (events.length && this.onevents) this.onevents(events);
       if (!live()) return; // closed by a handler
+      if (first) {
+        first = false;
+        if (this.onready) this.onready({ type: "ready" });
+        if (!live()) return;
+      }
     }
     if (live()) this._lost();
   }

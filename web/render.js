@@ -1,6 +1,7 @@
 // Rows: an entry becomes a row of spans and text nodes. Log text reaches the page only
 // through textContent and text nodes: a line can look like HTML, it can never become HTML.
 
+import { paint } from "./contrast.js";
 import { clock } from "./format.js";
 import { prepare, showsPretty } from "./lines.js";
 
@@ -30,13 +31,17 @@ export function fillText(doc, el, text, runs, lvl, hits) {
     const run = runs && ri < runs.length && runs[ri].s <= a ? runs[ri] : null;
     while (hits && hi < hits.length && hits[hi + 1] <= a) hi += 2;
     const hit = hits && hi < hits.length && hits[hi] <= a;
-    const inLevel = lvl && lvl[0] <= a && a < lvl[1];
+    const colours = run && run.cls.startsWith("a-") ? paint(run) : null;
+    // The program's own colours win: the level word is coloured only where it set none.
+    const inLevel = !colours && lvl && lvl[0] <= a && a < lvl[1];
     let node;
     if (run || inLevel) {
       node = doc.createElement("span");
       node.className = (run ? run.cls : "") + (inLevel ? " lvl" : "");
-      if (run && run.fgx) node.style.setProperty("--c", run.fgx);
-      if (run && run.bgx) node.style.setProperty("--cb", run.bgx);
+      if (colours) {
+        node.style.color = colours.color; // light-dark(): readable in either theme
+        if (colours.background) node.style.background = colours.background;
+      }
       node.textContent = text.slice(a, b);
     } else {
       node = doc.createTextNode(text.slice(a, b));
@@ -69,6 +74,7 @@ export function renderRow(doc, e, opts) {
     tx.textContent = e.raw;
   } else {
     row.className = e.level ? "row lv-" + e.level : "row";
+    row.tabIndex = -1; // reached with the arrow keys (rowkeys.js)
     if (showsPretty(e, opts.json)) {
       row.className += " pretty";
       fillText(doc, tx, e.prettyText, e.prettyRuns, null, e.hits);

@@ -11,6 +11,7 @@ export function createState(opts, { embed = false, backlog = null } = {}) {
     embed, // chrome-less page in an iframe: nothing remembered
     backlog, // ?lines=N, or null
     current: null, // name of the file shown, or null for the file list
+    unknown: null, // the file the URL named that the server does not show (its 404 page)
     files: [], // from api/files
     authRequired: false, // the server asked for credentials we do not have
 
@@ -23,7 +24,10 @@ export function createState(opts, { embed = false, backlog = null } = {}) {
       rx: receiver(), // receive.js
       reconnectTimer: 0,
       reconnectDelay: 1000,
-      busyTimer: 0,
+      said: null, // what this connection said that is not "Live": missing, busy... (connection.js)
+      ready: false, // this connection's opening has been seen
+      downAt: null, // when the last connection that had opened was lost, until one opens again
+      lostNote: null, // what the stream that opened again said was lost
     },
 
     paging: { busy: false, seq: 0 }, // reading api/lines (history.js); seq: the view's generation

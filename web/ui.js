@@ -15,6 +15,11 @@ export function findElements(doc) {
     file: $("file"),
     picker: $("picker"),
     pickerList: $("picker-list"),
+    pickerNote: $("picker-note"),
+    heading: $("heading"),
+    keys: $("keys"),
+    keysList: $("keys-list"),
+    keysClose: $("keys-close"),
     search: $("search"),
     filter: $("filter"),
     regex: $("regex"),
@@ -51,15 +56,27 @@ export function findElements(doc) {
   };
 }
 
-/** The status badge: state is its data-state (live, connecting, busy, offline...). */
+/** The stream's status: state is the badge's data-state (live, connecting, busy, offline...). */
 export function setStatus(ui, state, text, detail) {
-  ui.status.setAttribute("data-state", state);
-  ui.statusText.textContent = text;
-  ui.status.title = detail || text;
+  ui.link = { state, text, detail: detail || text };
+  drawStatus(ui);
 }
 
+/**
+ * The badge: the stream's status, except that a live stream reads "Paused" while the view
+ * is paused (ui.paused, view.js): the page is not following then, whatever the stream does.
+ */
+export function drawStatus(ui) {
+  const link = ui.link || { state: ui.status.getAttribute("data-state"), text: ui.statusText.textContent, detail: "" };
+  const paused = link.state === "live" && ui.paused;
+  ui.status.setAttribute("data-state", paused ? "paused" : link.state);
+  ui.statusText.textContent = paused ? "Paused" : link.text;
+  ui.status.title = paused ? "Paused: new lines are counted, not shown; End or Resume follows again" : link.detail || link.text;
+}
+
+/** The stream's own status (not "paused" because the view is). */
 export function statusState(ui) {
-  return ui.status.getAttribute("data-state");
+  return ui.link ? ui.link.state : ui.status.getAttribute("data-state");
 }
 
 function pressed(button, on) {

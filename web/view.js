@@ -18,6 +18,7 @@ import {
 import * as store from "./store.js";
 import { renderRow } from "./render.js";
 import { hideTools } from "./tools.js";
+import { drawStatus } from "./ui.js";
 
 const filtering = (state) => state.filter.matcher !== null;
 
@@ -71,11 +72,13 @@ export function resume(app) {
 
 export function syncPause({ ui, state }) {
   const paused = state.mode !== "live";
-  const user = state.mode === "user";
   ui.root.classList.toggle("paused", paused);
-  ui.pause.setAttribute("aria-pressed", String(user));
-  ui.pauseLabel.textContent = user ? "Resume" : "Pause";
-  ui.pause.title = user ? "Resume following (End)" : "Pause following (End resumes)";
+  // Paused by scrolling or by the button, it says so: the button, and the status badge.
+  ui.pause.setAttribute("aria-pressed", String(paused));
+  ui.pauseLabel.textContent = paused ? "Resume" : "Pause";
+  ui.pause.title = paused ? "Resume following (End)" : "Pause following (End resumes)";
+  ui.paused = paused;
+  drawStatus(ui);
   ui.jump.hidden = !paused;
   const waiting = state.store.heldShown;
   const over = state.store.overflow;

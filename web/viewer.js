@@ -109,11 +109,13 @@ function show(app, name, how) {
   state.current = name;
   ui.root.classList.toggle("no-file", !name);
   ui.picker.hidden = !!name;
+  ui.pickerNote.hidden = true;
   ui.log.hidden = !name;
   ui.file.value = name || "";
   if (how === "push") win.history.pushState(null, "", pageUrl(app, name));
   else if (how === "replace") win.history.replaceState(null, "", pageUrl(app, name));
   resetReceiver(state.stream.rx);
+  Object.assign(state.stream, { downAt: null, lostNote: null }); // another file: no outage to tell
   resetView(app);
   closeResults(app);
   notice(app, null);
@@ -121,9 +123,12 @@ function show(app, name, how) {
     disconnect(app);
     setStatus(ui, "idle", state.files.length ? "Choose a file" : "No files");
     doc.title = "tailsse";
+    ui.heading.textContent = "tailsse: files";
+    if (state.unknown) unknownFile(app);
     return;
   }
   doc.title = name + " · tailsse";
+  ui.heading.textContent = name + " · tailsse";
   const at = app.at;
   app.at = null;
   if (at) {
@@ -160,6 +165,16 @@ function show(app, name, how) {
   if (!state.embed) ui.log.focus({ preventScroll: true });
 }
 
+/** The page of a file this server does not show (HTTP 404): it says so, over the file list. */
+function unknownFile({ doc, ui, state }) {
+  const others = state.files.length ? " The files this server shows:" : " This server shows no files.";
+  ui.pickerNote.textContent = `There is no file “${state.unknown}” here.` + others;
+  ui.pickerNote.hidden = false;
+  setStatus(ui, "offline", "No such file", `No such file: ${state.unknown}`);
+  doc.title = "No such file · tailsse";
+  state.unknown = null; // said once; choosing a file shows it
+}
+
 /** The file menu and the file list page. */
 function listFiles(app) {
   const { doc, ui, state } = app;
@@ -178,7 +193,7 @@ function listFiles(app) {
     ui.file.appendChild(option);
 
     const a = doc.createElement("a");
-    a.href = pagePath(f.name, false);
+    a.href = pagePath(f.name, state.embed);
     a.className = "file";
     const label = doc.createElement("span");
     label.className = "name";
@@ -235,6 +250,8 @@ async function start(win) {
   syncCount(app);
   syncPause(app);
   const name = doc.querySelector('meta[name="tailsse-file"]').content || null;
+  const unknown = doc.querySelector('meta[name="tailsse-unknown"]');
+  state.unknown = (unknown && unknown.content) || null; // the server has no such file (404)
   state.current = name;
   if (name) {
     doc.title = name + " · tailsse";
@@ -258,7 +275,7 @@ async function start(win) {
     texts: () => state.store.entries.filter((e) => !e.meta).map((e) => e.raw),
   };
   await loadFiles(app);
-  if (!name && state.files.length === 1 && !state.embed) show(app, state.files[0].name, "replace");
+  if (!name && !state.unknown && state.files.length === 1 && !state.embed) show(app, state.files[0].name, "replace");
   else show(app, name, null);
   listFiles(app);
 }

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tornado.httputil import HTTPServerRequest
 from tornado.routing import Rule
-from tornado.web import Application, ErrorHandler, RedirectHandler, url
+from tornado.web import Application, ErrorHandler, url
 
 from tailsse.config import Config
 from tailsse.following.paths import expand, name_files
@@ -107,7 +107,7 @@ def make_app(config: Config, files: dict[str, str] | None = None, catalog: Catal
         url(prefix + r"static/([^/]+)", StaticHandler, {"path": web}, name="static"),
     ]
     if base != "/":
-        routes.append(url(re.escape(base.rstrip("/")), RedirectHandler, {"url": base}))
+        routes.append(url(re.escape(base.rstrip("/")), handlers.BaseRedirectHandler, {"url": base}))
     return TailApp(
         catalog,
         TrustedProxies(config.trusted_proxy),

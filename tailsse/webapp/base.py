@@ -87,6 +87,10 @@ class BaseHandler(RedactedSummary):
         target = "/" + self.request.path.lstrip("/")
         self.redirect(target + ("?" + urlencode(query) if query else ""))
 
+    def head(self, *args: str, **kwargs: str) -> Awaitable[None] | None:
+        """HEAD wherever GET is: the same status and headers, and no body (Tornado drops it)."""
+        return self.get(*args, **kwargs)
+
     def cors_values(self) -> list[tuple[str, str]]:
         """The headers that let the page of an allowed Origin read this response (none without --cors-origin)."""
         origins = self.config.cors_origin

@@ -6,7 +6,7 @@ import html
 import json
 import random
 
-from tornado.web import HTTPError
+from tornado.web import HTTPError, RedirectHandler
 
 from tailsse.history.query import Query, QueryError
 from tailsse.history.timestamps import iso, parse_time
@@ -26,6 +26,13 @@ class NotFoundHandler(BaseHandler):
 
     def prepare(self) -> None:
         raise HTTPError(404, "not found")
+
+
+class BaseRedirectHandler(RedirectHandler):
+    """``/prefix`` to ``/prefix/`` under a base path, for HEAD as for GET."""
+
+    def head(self, *args: str) -> None:
+        self.get(*args)
 
 
 class UnknownHostHandler(RedactedSummary):
@@ -65,6 +72,20 @@ class EventsHandler(BaseHandler):
         # From here on the stream owns the connection and writes the response itself.
         transport = StreamTransport(self.detach(), head, chunked)
         transport.on_close = channel.subscribe(transport, last_id, backlog).leave
+
+    async def head(self, name: str | None = None) -> None:  # type: ignore[override]
+        """The stream's headers and no body: the same checks as GET, and no stream opened."""
+        if name is not None:
+            await self.channel(name)
+        else:
+            await self._merged()
+        self._backlog()
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+        self.cors_headers()
+        self.flush()  # headers now, so that no Content-Length says the stream is empty
+        self.finish()
 
     async def _merged(self) -> Channel:
         """``GET /events?file=A&file=B`` (or ``?file=*``): one stream of several files."""
@@ -239,14 +260,22 @@ class PageHandler(BaseHandler):
         self.embed = embed
 
     async def get(self, name: str | None = None) -> None:
-        if name is not None:
-            await self.channel(name)
-        for wanted in self.get_query_arguments("file"):  # a merged view: /view?file=A&file=B
-            if wanted != "*":
-                await self.channel(wanted)
+        # A file this server does not show is still a viewer page (404): it says so and
+        # lists the files there are, rather than a bare error.
+        wanted = [name] if name is not None else []
+        wanted += [w for w in self.get_query_arguments("file") if w != "*"]  # /view?file=A&file=B
+        unknown = None
+        for one in wanted:
+            if await self.catalog.lookup(one) is None:
+                unknown = one
+                break
+        if unknown is not None:
+            self.set_status(404)
+            name = None
         page = self.template.replace("{{base}}", html.escape(self.config.base_path, quote=True))
         page = page.replace("{{mode}}", "embed" if self.embed else "page")
         page = page.replace("{{file}}", html.escape(name or "", quote=True))
+        page = page.replace("{{unknown}}", html.escape(unknown or "", quote=True))
         policy = PAGE_POLICY
         if self.config.frame_ancestors.strip():
             # Empty means any page may frame the viewer: it shows only what the port serves.

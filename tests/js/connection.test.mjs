@@ -19,9 +19,12 @@ class FakeSource {
     this.readyState = this.CLOSED;
     this.closed = true;
   }
-  opened() {
+  /** Open, with the events of the first chunk (the server's opening), then ready. */
+  opened(first = []) {
     this.readyState = this.OPEN;
     this.onopen();
+    if (first.length) this.events(first);
+    if (this.readyState === this.OPEN) this.onready();
   }
   /** One chunk's events, handed over at once as eventstream.js does. */
   events(list) {
@@ -146,7 +149,7 @@ test("Redis ids resume too, and a repeat is dropped", async () => {
   last(app).line("two", "1700000000000-1");
   last(app).line("three", "1700000000002-0");
   assert.deepEqual(
-    app.state.store.incoming.map((e) => e.raw),
+    app.state.store.incoming.filter((e) => !e.meta).map((e) => e.raw),
     ["one", "two", "three"],
   );
 });
@@ -195,6 +198,9 @@ test("paused within the keep limit: everything waits and the stream stays", () =
   assert.equal(app.state.store.incoming.length, 100);
   assert.equal(app.state.store.overflow, 0);
   assert.equal(first.closed, false);
+  assert.equal(app.ui.status.attrs["data-state"], "paused"); // the stream is live, the view is not
+  assert.equal(app.ui.statusText.textContent, "Paused");
+  resume(app);
   assert.equal(app.ui.status.attrs["data-state"], "live");
 });
 
@@ -248,18 +254,72 @@ test("a lost connection says it is reconnecting, and its next line says live", (
   assert.equal(app.ui.status.attrs["data-state"], "live");
 });
 
-test("busy: the badge says so until a stream stays open", async () => {
+test("busy: the badge says so until a stream opens without being refused", () => {
   const app = fakeApp();
   connect(app, "app.log");
   const es = last(app);
-  es.opened();
-  es.events([{ type: "busy", data: JSON.stringify({ message: "too many open streams; retrying later" }) }]);
+  const busy = { type: "busy", data: JSON.stringify({ message: "too many open streams; retrying later" }) };
+  es.opened([busy]);
   assert.equal(app.ui.status.attrs["data-state"], "busy");
   assert.equal(app.ui.status.title, "too many open streams; retrying later");
   es.lost(); // the busy answer ends
   assert.equal(app.ui.status.attrs["data-state"], "busy");
+  es.opened([busy]); // refused again
+  assert.equal(app.ui.status.attrs["data-state"], "busy");
+  es.lost();
   es.opened();
-  await sleep(600);
+  assert.equal(app.ui.status.attrs["data-state"], "live");
+  // refusals are not outages: no row about a reconnect
+  assert.deepEqual(app.state.store.incoming.filter((e) => e.meta), []);
+});
+
+test("a stream that opens with a missing file is never live", () => {
+  const app = fakeApp();
+  connect(app, "app.log");
+  const es = last(app);
+  const states = [];
+  const set = app.ui.status.setAttribute;
+  app.ui.status.setAttribute = (k, v) => {
+    if (k === "data-state") states.push(v);
+    set(k, v);
+  };
+  es.opened([{ type: "missing", data: JSON.stringify({ message: "the file is missing" }), lastEventId: "" }]);
+  assert.deepEqual(states, ["missing"]);
+  es.fileEvent("appeared", "the file appeared");
+  assert.equal(app.ui.status.attrs["data-state"], "live");
+});
+
+test("a reconnect is a row in the log: when, and that nothing was missed", () => {
+  const app = fakeApp();
+  connect(app, "app.log");
+  const es = last(app);
+  es.opened();
+  es.line("one", "a-4-f");
+  es.lost();
+  assert.equal(app.ui.status.attrs["data-state"], "reconnecting");
+  es.opened();
+  es.line("two", "a-8-f");
+  const rows = app.state.store.incoming.map((e) => (e.meta ? e.kind + ": " + e.raw : e.raw));
+  assert.equal(rows.length, 3);
+  assert.equal(rows[0], "one");
+  assert.match(rows[1], /^reconnected: disconnected \d\d:\d\d:\d\d – resumed \d\d:\d\d:\d\d, nothing missed$/);
+  assert.equal(rows[2], "two");
+});
+
+test("a reconnect that lost lines says so, in that one row", async () => {
+  const app = fakeApp();
+  connect(app, "app.log");
+  last(app).opened();
+  last(app).line("one", "a-4-f");
+  app.state.stream.reconnectDelay = 1;
+  last(app).refused(502);
+  await sleep(30);
+  const lost = { type: "lost", data: JSON.stringify({ message: "the position is gone" }), lastEventId: "" };
+  last(app).opened([lost]);
+  const meta = app.state.store.incoming.filter((e) => e.meta);
+  assert.equal(meta.length, 1);
+  assert.equal(meta[0].kind, "reconnected");
+  assert.match(meta[0].raw, /; lines were lost: the position is gone$/);
   assert.equal(app.ui.status.attrs["data-state"], "live");
 });
 

@@ -300,3 +300,25 @@ test("a handler that closes the stream stops it there", async () => {
   assert.equal(calls.length, 1);
   assert.equal(es.readyState, CLOSED);
 });
+
+test("onready follows the first chunk's events, once per connection, also for a chunk of no event", async () => {
+  const { fetch, calls } = fakeFetch((i, call) => streamResponse(call));
+  const es = new EventStream("events/x", { fetch, retry: 1 });
+  const seen = [];
+  es.onopen = () => seen.push("open");
+  es.onevents = (events) => seen.push(events.map((e) => e.type).join(","));
+  es.onready = () => seen.push("ready");
+  await until(() => es.readyState === OPEN, "open");
+  assert.deepEqual(seen, ["open"]); // not live yet: the server's opening has not been read
+  calls[0].feed.push("retry: 1\n\nevent: missing\ndata: {}\n\n");
+  await until(() => seen.length === 3, "the first chunk");
+  assert.deepEqual(seen, ["open", "missing", "ready"]);
+  calls[0].feed.push("data: x\n\n");
+  await until(() => seen.length === 4, "the second chunk");
+  calls[0].feed.end();
+  await until(() => calls.length === 2 && calls[1].feed, "the reconnect");
+  calls[1].feed.push("retry: 1\n\n");
+  await until(() => seen.length === 6, "ready again");
+  assert.deepEqual(seen.slice(3), ["message", "open", "ready"]);
+  es.close();
+});
