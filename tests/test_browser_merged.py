@@ -1,0 +1,125 @@
+"""Several files in one view, in a real browser: the merged view (labels, filter, pause,
+download, links, the URL, embedding), one event stream per tab whatever the page shows,
+and tabs of one browser sharing one connection per stream."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from tailsse.sources.merged_ids import tags
+from tests import test_browser
+from tests.test_browser import XSS, wait_status, write_lines
+
+# The browser tests' fixtures: one chromium for the module, fresh pages checked for errors.
+browser = test_browser.browser
+new_page = test_browser.new_page
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def stamp(second: int) -> str:
+    return f"2026-12-01T10:{second // 60:02d}:{second % 60:02d}Z"
+
+
+def labels(page) -> list[str]:
+    return page.eval_on_selector_all("#log .row:not(.meta) .src", "els => els.map(e => e.textContent)")
+
+
+def rows(page) -> list[str]:
+    """Each line as label|text."""
+    return page.eval_on_selector_all(
+        "#log .row:not(.meta)",
+        "els => els.map(r => (r.querySelector('.src') || {}).textContent + '|' + r.querySelector('.tx').textContent)",
+    )
+
+
+def wait_rows_are(page, want: list[str], timeout: float = 15000) -> None:
+    page.wait_for_function(
+        """want => { const got = [...document.querySelectorAll('#log .row:not(.meta)')].map(r =>
+             (r.querySelector('.src') || {}).textContent + '|' + r.querySelector('.tx').textContent);
+           return got.length === want.length && got.every((t, i) => t === want[i]); }""",
+        arg=want,
+        timeout=timeout,
+    )
+
+
+def streams(server) -> int:
+    """The event streams the server has open (its /healthz says)."""
+    with urllib.request.urlopen(server.url + "healthz", timeout=5) as r:
+        return json.load(r)["streams"]
+
+
+def wait_streams(server, want: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while (got := streams(server)) != want:
+        assert time.monotonic() < deadline, f"{got} streams open, not {want}"
+        time.sleep(0.05)
+
+
+def two_files(tmp_path):
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    write_lines(a, [f"{stamp(1)} a one", f"{stamp(3)} a two"])
+    write_lines(b, [f"{stamp(2)} b one", f"{stamp(4)} b two"])
+    return a, b
+
+
+# ---------------------------------------------------------------------------- the merged view
+
+
+def test_the_javascript_tags_are_the_servers():
+    names = ["a.log", "b.log", "app-1.log", "nginx.access.log", "x" * 60]
+    module = (ROOT / "web" / "selection.js").as_uri()
+    script = (
+        f"import({json.dumps(module)}).then(m => console.log(JSON.stringify(m.tags({json.dumps(names)}))))"
+    )
+    out = subprocess.run(
+        ["node", "-e", script], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+    assert json.loads(out) == [t.decode() for t in tags(names)]
+
+
+def test_files_chosen_in_the_list_show_in_one_labelled_view(server_process, tmp_path, new_page):
+    a, b = two_files(tmp_path)
+    write_lines(a, [f"{stamp(5)} {XSS[0]}"])
+    server = server_process(str(a), str(b), str(tmp_path / "c.log"))
+    p = new_page()
+    page = p.page
+    page.goto(server.url)
+    page.wait_for_selector("#picker li >> nth=2")
+    assert page.is_disabled("#merge-go")
+    page.check("#picker input.pick[value='a.log']")
+    page.check("#picker input.pick[value='b.log']")
+    page.click("#merge-go")
+    want = [
+        f"a|{stamp(1)} a one",
+        f"b|{stamp(2)} b one",
+        f"a|{stamp(3)} a two",
+        f"b|{stamp(4)} b two",
+        f"a|{stamp(5)} {XSS[0]}",
+    ]
+    wait_rows_are(page, want)  # the backlog, merged by the lines' own times
+    wait_status(page, "live")
+    assert page.url == server.url + "view?file=a.log&file=b.log"
+    assert page.title() == "a.log + b.log · tailsse"
+    # Labels are text, with the full name as title, and each file has its own colour.
+    assert page.locator("#log img").count() == 0 and p.dialogs == []
+    assert page.get_attribute("#log .row .src >> nth=0", "title") == "a.log"
+    colours = page.eval_on_selector_all(
+        "#log .row:not(.meta) .src", "els => [...new Set(els.map(e => getComputedStyle(e).color))]"
+    )
+    assert len(colours) == 2
+    # The note says what the view holds, and where history and search are: file by file.
+    note = page.inner_text("#merged-note")
+    assert "file by file" in note and "a.log" in note and "b.log" in note
+    assert page.locator("#find-form").is_hidden() and page.locator("#to-start").is_hidden()
+
+    # Live lines of both files, labelled.
+    write_lines(b, [f"{stamp(6)} b live"])
+    write_lines(a, [f"{stamp(7)} a live"])
+    wait_rows_are(page, [*want, f"b|{stamp(6)} b live", f"a|{stamp(7)} a live"])
