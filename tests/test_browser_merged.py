@@ -17,6 +17,7 @@ from tests.test_browser import XSS, wait_status, write_lines
 # The browser tests' fixtures: one chromium for the module, fresh pages checked for errors.
 browser = test_browser.browser
 new_page = test_browser.new_page
+host_site = test_browser.host_site
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,14 +36,14 @@ def rows(page) -> list[str]:
     """Each line as label|text."""
     return page.eval_on_selector_all(
         "#log .row:not(.meta)",
-        "els => els.map(r => (r.querySelector('.src') || {}).textContent + '|' + r.querySelector('.tx').textContent)",
+        "els => els.map(r => (r.querySelector('.src')?.textContent ?? '') + '|' + r.querySelector('.tx').textContent)",
     )
 
 
 def wait_rows_are(page, want: list[str], timeout: float = 15000) -> None:
     page.wait_for_function(
         """want => { const got = [...document.querySelectorAll('#log .row:not(.meta)')].map(r =>
-             (r.querySelector('.src') || {}).textContent + '|' + r.querySelector('.tx').textContent);
+             (r.querySelector('.src')?.textContent ?? '') + '|' + r.querySelector('.tx').textContent);
            return got.length === want.length && got.every((t, i) => t === want[i]); }""",
         arg=want,
         timeout=timeout,
@@ -123,3 +124,96 @@ def test_files_chosen_in_the_list_show_in_one_labelled_view(server_process, tmp_
     write_lines(b, [f"{stamp(6)} b live"])
     write_lines(a, [f"{stamp(7)} a live"])
     wait_rows_are(page, [*want, f"b|{stamp(6)} b live", f"a|{stamp(7)} a live"])
+
+
+def test_filter_pause_download_and_a_line_link_in_a_merged_view(server_process, tmp_path, new_page):
+    a, b = two_files(tmp_path)
+    server = server_process(str(a), str(b))
+    p = new_page(permissions=["clipboard-read", "clipboard-write"])
+    page = p.page
+    # The selection and the filter are in the URL: a shared link opens the same view.
+    page.goto(server.url + "view?file=b.log&file=a.log&filter=two")
+    wait_rows_are(page, [f"a|{stamp(3)} a two", f"b|{stamp(4)} b two"])
+    assert page.inner_text("#count") == "2 matches in 2 of 4 lines"
+    assert page.input_value("#file") == "a.log + b.log"
+    write_lines(a, [f"{stamp(5)} a two again", f"{stamp(5)} a other"])
+    wait_rows_are(page, [f"a|{stamp(3)} a two", f"b|{stamp(4)} b two", f"a|{stamp(5)} a two again"])
+
+    # Paused, lines of both files are counted, not shown; resuming shows them in order.
+    page.fill("#filter", "")
+    page.wait_for_function("() => document.querySelectorAll('#log .row:not(.meta)').length === 6")
+    page.click("#pause")
+    write_lines(b, [f"{stamp(6)} b held"])
+    write_lines(a, [f"{stamp(7)} a held"])
+    page.wait_for_selector("#jump:has-text('2 new lines')")
+    assert len(rows(page)) == 6
+    page.click("#pause")
+    page.wait_for_function("() => document.querySelectorAll('#log .row:not(.meta)').length === 8")
+    assert rows(page)[-2:] == [f"b|{stamp(6)} b held", f"a|{stamp(7)} a held"]
+
+    # The download says which file each line came from.
+    with page.expect_download() as info:
+        page.click("#download")
+    saved = tmp_path / "shown.log"
+    info.value.save_as(saved)
+    assert info.value.suggested_filename.startswith("merged-")
+    assert saved.read_text(encoding="utf-8").splitlines() == [
+        f"a.log | {stamp(1)} a one",
+        f"b.log | {stamp(2)} b one",
+        f"a.log | {stamp(3)} a two",
+        f"b.log | {stamp(4)} b two",
+        f"a.log | {stamp(5)} a two again",
+        f"a.log | {stamp(5)} a other",
+        f"b.log | {stamp(6)} b held",
+        f"a.log | {stamp(7)} a held",
+    ]
+
+    # Copy the line; its link opens the line in its own file, where history and search are.
+    row = page.locator("#log .row", has_text="b two")
+    row.hover()
+    row.locator("[data-act=copy]").click()
+    page.wait_for_selector("#toast:has-text('Line copied')")
+    assert page.evaluate("() => navigator.clipboard.readText()") == f"{stamp(4)} b two"
+    row.hover()
+    row.locator("[data-act=link]").click()
+    page.wait_for_selector("#toast:has-text('Link to the line copied')")
+    link = page.evaluate("() => navigator.clipboard.readText()")
+    assert link.startswith(server.url + "view/b.log?at=") and ".m" not in link, link
+    other = new_page().page
+    other.goto(link)
+    other.wait_for_function("() => document.querySelector('#log .row[data-target]')")
+    assert other.inner_text("#log .row[data-target] .tx") == f"{stamp(4)} b two"
+
+
+def test_every_file_merged_from_the_header_and_in_an_embed(server_process, tmp_path, new_page, host_site):
+    a, b = two_files(tmp_path)
+    server = server_process(str(a), str(b))
+    page = new_page().page
+    page.goto(server.url + "view/a.log")
+    wait_rows_are(page, [f"|{stamp(1)} a one", f"|{stamp(3)} a two"])  # one file: no labels
+    page.select_option("#file", "*")
+    wait_rows_are(
+        page, [f"a|{stamp(1)} a one", f"b|{stamp(2)} b one", f"a|{stamp(3)} a two", f"b|{stamp(4)} b two"]
+    )
+    assert page.url == server.url + "view?file=*"
+    page.go_back()
+    wait_rows_are(page, [f"|{stamp(1)} a one", f"|{stamp(3)} a two"])
+    page.go_forward()
+    wait_rows_are(
+        page, [f"a|{stamp(1)} a one", f"b|{stamp(2)} b one", f"a|{stamp(3)} a two", f"b|{stamp(4)} b two"]
+    )
+
+    # The embed page takes the same selection, in an iframe of another site.
+    framed = new_page(csp=True).page  # the real headers: the page's own CSP applies
+    framed.goto(host_site.embed(server.url + "embed?file=a.log&file=b.log&filter=two&theme=dark"))
+    frame = framed.frame_locator("iframe")
+    frame.locator("#log .row:not(.meta)").nth(1).wait_for()
+    assert frame.locator("#log .row:not(.meta) .src").all_inner_texts() == ["a", "b"]
+    assert frame.locator("#log .row:not(.meta) .tx").all_inner_texts() == [
+        f"{stamp(3)} a two",
+        f"{stamp(4)} b two",
+    ]
+    write_lines(b, [f"{stamp(9)} b two live"])
+    frame.locator("#log .row:not(.meta)").nth(2).wait_for()
+    assert frame.locator("#log .row:not(.meta) .src").all_inner_texts() == ["a", "b", "b"]
+    assert frame.locator("#merged-note").is_visible()
