@@ -217,3 +217,67 @@ def test_every_file_merged_from_the_header_and_in_an_embed(server_process, tmp_p
     frame.locator("#log .row:not(.meta)").nth(2).wait_for()
     assert frame.locator("#log .row:not(.meta) .src").all_inner_texts() == ["a", "b", "b"]
     assert frame.locator("#merged-note").is_visible()
+
+
+# ---------------------------------------------------------------------------- one stream per tab
+
+# Counts the event streams the page has open at once (they are read with fetch), and the most.
+COUNT_STREAMS = """
+window.__open = 0; window.__most = 0;
+const realFetch = window.fetch;
+window.fetch = async function (input, init) {
+  const response = await realFetch.call(this, input, init);
+  if (!(init && init.headers && init.headers.Accept === "text/event-stream") || !response.body) return response;
+  window.__open++; window.__most = Math.max(window.__most, window.__open);
+  const [mine, theirs] = response.body.tee();
+  (async () => {
+    const reader = theirs.getReader();
+    try { for (;;) { if ((await reader.read()).done) break; } } catch { /* aborted */ }
+    window.__open--;
+  })();
+  return new Response(mine, { status: response.status, statusText: response.statusText, headers: response.headers });
+};
+"""
+
+
+def test_one_stream_per_tab_whatever_the_page_shows(server_process, tmp_path, new_page):
+    a, b = two_files(tmp_path)
+    write_lines(a, [f"{stamp(5)} a {i}" for i in range(3000)])  # more than a page of history
+    server = server_process(str(a), str(b), "--lines", "50")
+    page = new_page().page
+    page.add_init_script(COUNT_STREAMS)
+    page.goto(server.url)
+    page.wait_for_selector("#picker li >> nth=1")
+    wait_streams(server, 0)  # the list holds none
+
+    def shows(stream_count: int = 1) -> None:
+        wait_status(page, "live")
+        wait_streams(server, stream_count)
+        assert page.evaluate("() => window.__open") == stream_count
+
+    page.click("#picker a:has-text('a.log')")
+    shows()
+    page.select_option("#file", "b.log")
+    wait_rows_are(page, [f"|{stamp(2)} b one", f"|{stamp(4)} b two"])
+    shows()
+    page.select_option("#file", "*")
+    page.wait_for_selector("#log .row .src")
+    shows()
+    page.click("#merged-note a:has-text('a.log')")  # from the merged view to one of its files
+    page.wait_for_function("() => location.pathname.endsWith('/view/a.log')")
+    shows()
+    # History: Home reads the first lines (the stream stops), End follows again.
+    page.keyboard.press("Home")
+    page.wait_for_function("() => window.tailsse.stats().first === '2026-12-01T10:00:01Z a one'")
+    wait_streams(server, 0)
+    page.keyboard.press("End")
+    shows()
+    page.go_back()  # the merged view again
+    page.wait_for_selector("#log .row .src")
+    shows()
+    page.go_back()
+    page.go_back()
+    page.go_back()  # the file list
+    page.wait_for_selector("#picker li >> nth=1")
+    wait_streams(server, 0)
+    assert page.evaluate("() => window.__most") == 1
