@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tailsse.sources.merged_ids import tags
 from tests import test_browser
-from tests.test_browser import XSS, wait_status, write_lines
+from tests.test_browser import XSS, line_texts, wait_status, wait_texts, write_lines
 
 # The browser tests' fixtures: one chromium for the module, fresh pages checked for errors.
 browser = test_browser.browser
@@ -281,3 +281,63 @@ def test_one_stream_per_tab_whatever_the_page_shows(server_process, tmp_path, ne
     page.wait_for_selector("#picker li >> nth=1")
     wait_streams(server, 0)
     assert page.evaluate("() => window.__most") == 1
+
+
+# ---------------------------------------------------------------------------- tabs share a stream
+
+
+def share(page) -> str | None:
+    return page.evaluate("() => window.tailsse.stats().share")
+
+
+def test_tabs_showing_one_stream_share_one_connection_and_take_over_exactly(
+    server_process, log_file, new_page
+):
+    write_lines(log_file, [f"line {i:03d}" for i in range(30)])
+    server = server_process(str(log_file), "--lines", "20")
+    first = new_page()
+    leader = first.page
+    leader.goto(server.url + "view/app.log")
+    wait_texts(leader, [f"line {i:03d}" for i in range(10, 30)])
+    wait_status(leader, "live")
+    assert share(leader) == "leader"
+    # A second tab of the same browser: it follows the first one's stream, with its backlog.
+    follower = first.context.new_page()
+    follower.on("pageerror", lambda exc: first.errors.append(str(exc)))
+    follower.goto(server.url + "view/app.log")
+    wait_texts(follower, [f"line {i:03d}" for i in range(10, 30)])
+    wait_status(follower, "live")
+    assert share(follower) == "follower"
+    wait_streams(server, 1)
+    write_lines(log_file, [f"line {i:03d}" for i in range(30, 40)])
+    wait_texts(leader, [f"line {i:03d}" for i in range(10, 40)])
+    wait_texts(follower, [f"line {i:03d}" for i in range(10, 40)])
+    assert streams(server) == 1
+
+    # A third joins late and gets the same backlog as it would on its own: the last 20 lines.
+    late = first.context.new_page()
+    late.on("pageerror", lambda exc: first.errors.append(str(exc)))
+    late.goto(server.url + "view/app.log")
+    wait_texts(late, [f"line {i:03d}" for i in range(20, 40)])
+    assert share(late) == "follower" and streams(server) == 1
+
+    # The leader goes while lines are written: another tab leads, after its last line.
+    write_lines(log_file, [f"line {i:03d}" for i in range(40, 50)])
+    leader.close()
+    write_lines(log_file, [f"line {i:03d}" for i in range(50, 60)])
+    follower.wait_for_function("() => window.tailsse.stats().share === 'leader'")
+    write_lines(log_file, [f"line {i:03d}" for i in range(60, 70)])
+    wait_texts(follower, [f"line {i:03d}" for i in range(10, 70)])
+    wait_texts(late, [f"line {i:03d}" for i in range(20, 70)])
+    wait_streams(server, 1)
+    assert share(late) == "follower"
+    follower.wait_for_timeout(300)
+    assert line_texts(follower) == [f"line {i:03d}" for i in range(10, 70)]
+    assert line_texts(late) == [f"line {i:03d}" for i in range(20, 70)]
+
+    # The last tab leads in turn.
+    follower.close()
+    write_lines(log_file, [f"line {i:03d}" for i in range(70, 80)])
+    wait_texts(late, [f"line {i:03d}" for i in range(20, 80)])
+    assert share(late) == "leader"
+    wait_streams(server, 1)

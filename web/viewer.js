@@ -4,7 +4,6 @@
 
 import { AUTH_HELP, connect, disconnect } from "./connection.js";
 import { wire } from "./controls.js";
-import { EventStream } from "./eventstream.js";
 import { human } from "./format.js";
 import { close as closeResults } from "./finder.js";
 import { showAround, toEnd } from "./history.js";
@@ -12,6 +11,7 @@ import { resetReceiver } from "./receive.js";
 import { backlogLines, lineAt, nameFromPath, pagePath, pageQuery, readOptions } from "./settings.js";
 import { addMergeControls, showMergedNote, wireMerge } from "./mergeview.js";
 import { asSelection, eventsPath, isSelection, selectionFrom, selectionTitle, streamNames, viewPath } from "./selection.js";
+import { openShared } from "./share.js";
 import { createState } from "./state.js";
 import { applyTheme, applyView, findElements, notice, setStatus } from "./ui.js";
 import { compile, flush, pause, resetView, syncCount, syncPause } from "./view.js";
@@ -36,6 +36,13 @@ const routes = {
 
 function api(kind, name, query) {
   return "api/" + kind + "/" + encodeURIComponent(name) + "?" + new URLSearchParams(query);
+}
+
+/** The backlog the server gives a stream that asks for none (its --lines). */
+function serverBacklog(doc) {
+  const meta = doc.querySelector('meta[name="tailsse-lines"]');
+  const n = meta ? parseInt(meta.content, 10) : NaN;
+  return Number.isFinite(n) ? n : 100;
 }
 
 /** What this browser remembers (theme, wrap, times, JSON, keep); nothing when embedded. */
@@ -67,7 +74,8 @@ function openStorage(win, embed) {
 /**
  * The app every module receives: the window and document, ui (ui.js: the page's elements),
  * state (state.js: everything that changes), the server's routes, open (makes the stream:
- * eventstream.js, read with fetch rather than EventSource), remember (stores a setting),
+ * share.js: one connection for the tabs that show the same stream, read with fetch rather than
+ * EventSource), remember (stores a setting),
  * the navigation the controls call back, refetch (the view resumed after dropping what came
  * while it was paused), toEnd (the view resumed where the page let go of the newest lines)
  * and at (a permalink's line).
@@ -85,7 +93,8 @@ function createApp(win) {
     ui,
     state,
     routes,
-    open: (url) => new EventStream(url, { fetch: (...a) => win.fetch(...a) }),
+    // Shared with the other tabs that show the same stream (share.js).
+    open: (url) => openShared(url, { win, fetch: (...a) => win.fetch(...a), lines: serverBacklog(doc) }),
     remember: storage.set,
     show: (name, how) => show(app, name, how),
     refetch: () => {

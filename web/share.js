@@ -1,0 +1,278 @@
+// One connection per stream for every tab of this origin. Over HTTP/1.1 a browser holds at
+// most 6 connections to an origin, across all its tabs, and each open stream takes one: tabs
+// that show the same stream (the same file, or the same files merged) share one instead.
+// One tab leads (a Web Lock named after the stream elects it): it reads the stream and
+// passes every chunk's events on over a BroadcastChannel; the others receive them. A tab
+// that joins asks the leader for its backlog, which the leader answers from the events it
+// keeps (the last RING), so the joining tab gets the backlog and then every event after
+// it, once: a BroadcastChannel delivers one sender's messages in order. When the leader
+// closes, the lock goes to a waiting tab, which opens the stream after the last event it
+// got (ids are positions): nothing lost, nothing repeated, and line ids already delivered
+// are dropped should they come again. A tab whose backlog the leader cannot give (it
+// resumes from a line the leader no longer keeps) reads its own stream until it leads.
+// Without Web Locks (pages not in a secure context) every tab has its own stream.
+
+import { CLOSED, CONNECTING, EventStream, OPEN } from "./eventstream.js";
+
+export const RING = 10000; // events the leading tab keeps for the tabs that join
+const ANSWER_WAIT = 2000; // ms a joining tab waits for the leader before reading on its own
+const SEEN = 20000; // line ids remembered to drop repeats
+// After these the lines that follow are new even where their ids were seen.
+const RESTARTS = ["rotated", "truncated", "lost", "appeared"];
+
+/** A stream's identity: its URL without where it starts (after=, lines=). */
+export function streamKey(url) {
+  const u = new URL(url, "http://host/");
+  u.searchParams.delete("after");
+  u.searchParams.delete("lines");
+  return u.pathname.replace(/^\/+/, "") + u.search;
+}
+
+/** Where a stream URL starts: {after, lines} (null when not given). */
+export function startOf(url) {
+  const q = new URL(url, "http://host/").searchParams;
+  return { after: q.get("after"), lines: q.has("lines") ? Number(q.get("lines")) : null };
+}
+
+/** The stream URL that resumes after the event with id. */
+export function resumeUrl(url, id) {
+  const absolute = /^[a-z]+:/i.test(url);
+  const u = new URL(url, "http://host/");
+  u.searchParams.delete("lines");
+  u.searchParams.set("after", id);
+  return absolute ? u.href : u.pathname.replace(/^\/+/, "") + u.search;
+}
+
+/**
+ * The kept events of a stream, oldest first, at most RING of them: push(events) adds a
+ * chunk's. first: the id the first kept event came after (null: the stream's start), and
+ * backlog, the lines the stream started with (null: it resumed after an id).
+ */
+export function createRing(start, limit = RING) {
+  return { events: [], lines: 0, limit, trimmed: false, after: start.after, backlog: start.after ? null : start.lines };
+}
+
+export function keep(ring, events) {
+  for (const e of events) {
+    ring.events.push(e);
+    if (e.type === "message") ring.lines++;
+  }
+  const over = ring.events.length - ring.limit;
+  if (over > 0) {
+    for (const e of ring.events.splice(0, over)) if (e.type === "message") ring.lines--;
+    ring.trimmed = true;
+  }
+}
+
+/**
+ * What a tab that joins gets: the events after the one with id after, or the last lines
+ * lines (and what came after them); null when the ring cannot say (it no longer holds them).
+ */
+export function replayFor(ring, { after = null, lines = null }) {
+  const events = ring.events;
+  if (after) {
+    if (!ring.trimmed && after === ring.after) return events.slice();
+    for (let i = events.length - 1; i >= 0; i--) if (events[i].lastEventId === after) return events.slice(i + 1);
+    return null;
+  }
+  const want = lines === null ? 0 : lines;
+  if (ring.lines < want) {
+    // Fewer lines than asked: all there are only if the stream started with at least as many.
+    const whole = !ring.trimmed && ring.backlog !== null && ring.backlog >= want;
+    return whole ? events.slice() : null;
+  }
+  let n = 0;
+  for (let i = events.length - 1; i >= 0; i--) {
+    if (events[i].type === "message" && ++n === want) return events.slice(i);
+  }
+  return want === 0 ? [] : events.slice();
+}
+
+/** Ids of lines delivered (a bounded set): a line whose id was seen is a repeat. */
+export function createSeen(limit = SEEN) {
+  return { ids: new Set(), order: [], limit };
+}
+
+/** The events of a chunk that were not delivered before; remembers their ids. */
+export function unseen(seen, events) {
+  const out = [];
+  for (const e of events) {
+    if (e.type === "message" && e.lastEventId) {
+      if (seen.ids.has(e.lastEventId)) continue;
+      seen.ids.add(e.lastEventId);
+      seen.order.push(e.lastEventId);
+      if (seen.order.length > seen.limit) seen.ids.delete(seen.order.shift());
+    } else if (RESTARTS.includes(e.type)) {
+      seen.ids.clear(); // a file started again: its positions may come again, as new lines
+      seen.order = [];
+    }
+    out.push(e);
+  }
+  return out;
+}
+
+/**
+ * The stream for url, EventStream-like (eventstream.js): shared with the other tabs of this
+ * origin that show the same stream where the browser can (Web Locks and BroadcastChannel),
+ * else a stream of its own. lines: the backlog the server gives when the URL asks for none.
+ */
+export function openShared(url, { win, fetch, lines = 100 }) {
+  const nav = win.navigator;
+  if (!nav.locks || typeof nav.locks.request !== "function" || typeof win.BroadcastChannel !== "function") {
+    return new EventStream(url, { fetch });
+  }
+  return new SharedStream(url, { win, fetch, lines });
+}
+
+/** A stream read by one tab for all: role is "leader", "follower", "own" or "joining". */
+export class SharedStream {
+  constructor(url, { win, fetch, lines }) {
+    this.url = url;
+    this.readyState = CONNECTING;
+    this.status = 0;
+    this.lastEventId = "";
+    this.onopen = null;
+    this.onevents = null;
+    this.onerror = null;
+    this.role = "joining";
+    this._fetch = fetch;
+    this._win = win;
+    this._start = startOf(url);
+    if (this._start.lines === null && !this._start.after) this._start.lines = lines;
+    this._ring = createRing(this._start);
+    this._seen = createSeen();
+    this._me = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    this._es = null;
+    this._timer = 0;
+    this._abort = new AbortController();
+    this._held = new Promise((resolve) => {
+      this._release = resolve;
+    });
+    const name = "tailsse:" + streamKey(url);
+    this._channel = new win.BroadcastChannel(name);
+    this._channel.onmessage = (m) => this._message(m.data);
+    const locks = win.navigator.locks;
+    locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        if (this.readyState === CLOSED) return null;
+        if (lock) return this._lead();
+        this._join();
+        locks.request(name, { signal: this._abort.signal }, () => this._lead()).catch(() => {});
+        return null;
+      })
+      .catch(() => {});
+  }
+
+  close() {
+    this.readyState = CLOSED;
+    clearTimeout(this._timer);
+    if (this._es) this._es.close();
+    this._es = null;
+    this._abort.abort();
+    this._release();
+    this._channel.close();
+  }
+
+  // This tab holds the lock: it reads the stream (after the last event it got, if any) and
+  // passes its events on until it closes.
+  _lead() {
+    if (this.readyState === CLOSED) return null;
+    clearTimeout(this._timer);
+    const had = this.role;
+    this.role = "leader";
+    if (had === "own") {
+      this._post({ t: "state", state: this.readyState, status: this.status });
+    } else {
+      this._read(this.lastEventId ? resumeUrl(this.url, this.lastEventId) : this.url);
+    }
+    return this._held;
+  }
+
+  _join() {
+    this._post({ t: "hello", from: this._me, after: this._start.after, lines: this._start.lines });
+    this._timer = setTimeout(() => {
+      if (this.role === "joining" && this.readyState !== CLOSED) this._own();
+    }, ANSWER_WAIT);
+  }
+
+  // No leader's events for us: our own stream, until the lock comes (then we lead).
+  _own() {
+    this.role = "own";
+    this._read(this.lastEventId ? resumeUrl(this.url, this.lastEventId) : this.url);
+  }
+
+  _read(url) {
+    const es = new EventStream(url, { fetch: this._fetch });
+    this._es = es;
+    const lead = () => this.role === "leader" && this._es === es;
+    es.onopen = () => {
+      if (this._es !== es) return;
+      if (lead()) this._post({ t: "state", state: OPEN, status: 0 });
+      this._opened();
+    };
+    es.onerror = (ev) => {
+      if (this._es !== es) return;
+      if (lead()) this._post({ t: "state", state: es.readyState, status: es.status });
+      this._failed(es.readyState, es.status, ev);
+    };
+    es.onevents = (events) => {
+      if (this._es !== es) return;
+      if (lead()) this._post({ t: "ev", events });
+      this._deliver(events);
+    };
+  }
+
+  _message(m) {
+    if (!m || this.readyState === CLOSED) return;
+    if (m.t === "hello" && this.role === "leader") {
+      const events = replayFor(this._ring, m);
+      this._post({ t: "replay", to: m.from, events, state: this.readyState, status: this.status });
+    } else if (m.t === "replay" && m.to === this._me && this.role === "joining") {
+      clearTimeout(this._timer);
+      if (m.events === null) {
+        this._own();
+        return;
+      }
+      this.role = "follower";
+      if (m.state === OPEN) this._opened();
+      this._deliver(m.events);
+    } else if (this.role === "follower" && m.t === "ev") {
+      this._deliver(m.events);
+    } else if (this.role === "follower" && m.t === "state") {
+      if (m.state === OPEN) this._opened();
+      else this._failed(m.state, m.status, { type: "error", status: m.status });
+    }
+  }
+
+  _opened() {
+    if (this.readyState === OPEN) return;
+    this.readyState = OPEN;
+    if (this.onopen) this.onopen({ type: "open" });
+  }
+
+  _failed(state, status, ev) {
+    this.readyState = state === CLOSED ? CLOSED : CONNECTING;
+    this.status = status || 0;
+    if (this.onerror) this.onerror(ev || { type: "error", status: this.status });
+    if (this.readyState === CLOSED) this.close();
+  }
+
+  _deliver(events) {
+    const fresh = unseen(this._seen, events);
+    if (!fresh.length) return;
+    keep(this._ring, fresh);
+    this.lastEventId = fresh[fresh.length - 1].lastEventId || this.lastEventId;
+    if (this.onevents) this.onevents(fresh);
+  }
+
+  _post(message) {
+    try {
+      this._channel.postMessage(message);
+    } catch {
+      // closed meanwhile
+    }
+  }
+}
+
+// Like EventSource's constants, on every stream: es.readyState === es.OPEN.
+Object.assign(SharedStream.prototype, { CONNECTING, OPEN, CLOSED });
