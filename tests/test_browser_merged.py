@@ -341,3 +341,38 @@ def test_tabs_showing_one_stream_share_one_connection_and_take_over_exactly(
     wait_texts(late, [f"line {i:03d}" for i in range(20, 80)])
     assert share(late) == "leader"
     wait_streams(server, 1)
+
+
+def test_merged_views_are_shared_too_and_other_streams_have_their_own(server_process, tmp_path, new_page):
+    a, b = two_files(tmp_path)
+    server = server_process(str(a), str(b))
+    first = new_page()
+    one = first.page
+    one.goto(server.url + "view?file=a.log&file=b.log")
+    one.wait_for_function("() => window.tailsse.stats().share === 'leader'")
+    wait_status(one, "live")
+    two = first.context.new_page()
+    two.on("pageerror", lambda exc: first.errors.append(str(exc)))
+    two.goto(server.url + "view?file=b.log&file=a.log")  # the same files: the same stream
+    backlog = [f"a|{stamp(1)} a one", f"b|{stamp(2)} b one", f"a|{stamp(3)} a two", f"b|{stamp(4)} b two"]
+    wait_rows_are(two, backlog)
+    assert share(two) == "follower"
+    wait_streams(server, 1)
+    # A tab with another stream holds a connection of its own.
+    three = first.context.new_page()
+    three.on("pageerror", lambda exc: first.errors.append(str(exc)))
+    three.goto(server.url + "view/a.log")
+    wait_status(three, "live")
+    assert share(three) == "leader"
+    wait_streams(server, 2)
+    # The merged stream's leader goes: the other resumes after the merged id, every file exactly.
+    write_lines(b, [f"{stamp(5)} b three"])
+    wait_rows_are(two, [*backlog, f"b|{stamp(5)} b three"])
+    one.close()
+    write_lines(a, [f"{stamp(6)} a three"])
+    write_lines(b, [f"{stamp(7)} b four"])
+    two.wait_for_function("() => window.tailsse.stats().share === 'leader'")
+    wait_rows_are(two, [*backlog, f"b|{stamp(5)} b three", f"a|{stamp(6)} a three", f"b|{stamp(7)} b four"])
+    wait_streams(server, 2)
+    two.wait_for_timeout(300)
+    assert len(rows(two)) == 7

@@ -72,7 +72,10 @@ export function replayFor(ring, { after = null, lines = null }) {
   const events = ring.events;
   if (after) {
     if (!ring.trimmed && after === ring.after) return events.slice();
-    for (let i = events.length - 1; i >= 0; i--) if (events[i].lastEventId === after) return events.slice(i + 1);
+    // After the line with that id: the events that came after it carry its id too (notices).
+    for (let i = events.length - 1; i >= 0; i--) {
+      if (events[i].type === "message" && events[i].lastEventId === after) return events.slice(i + 1);
+    }
     return null;
   }
   const want = lines === null ? 0 : lines;

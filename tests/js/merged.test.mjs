@@ -83,3 +83,15 @@ test("rewinding and starting over forget the files' state", () => {
   assert.equal(rx.files, null);
   assert.equal(rx.received, 0);
 });
+
+test("a merged view's download says each line's file", async () => {
+  const { downloadText } = await import("../../web/format.js");
+  const rx = receiver();
+  const entries = [
+    receiveMergedLine(rx, "a.log\nfirst", mid(6, null), NAMES).entry,
+    receiveMergedLine(rx, "b.log\nsecond", mid(6, 7), NAMES).entry,
+  ];
+  for (const e of entries) e.shown = true;
+  entries.push({ meta: true, raw: "b.log: file rotated", shown: true, t: 0 });
+  assert.equal(downloadText(entries, { json: false, time: false }), "a.log | first\nb.log | second\n--- b.log: file rotated ---\n");
+});
