@@ -120,8 +120,9 @@ def test_files_chosen_in_the_list_show_in_one_labelled_view(server_process, tmp_
     assert "file by file" in note and "a.log" in note and "b.log" in note
     assert page.locator("#find-form").is_hidden() and page.locator("#to-start").is_hidden()
 
-    # Live lines of both files, labelled.
+    # Live lines of both files, labelled (live lines come as they are read: one after the other).
     write_lines(b, [f"{stamp(6)} b live"])
+    wait_rows_are(page, [*want, f"b|{stamp(6)} b live"])
     write_lines(a, [f"{stamp(7)} a live"])
     wait_rows_are(page, [*want, f"b|{stamp(6)} b live", f"a|{stamp(7)} a live"])
 
@@ -144,6 +145,7 @@ def test_filter_pause_download_and_a_line_link_in_a_merged_view(server_process, 
     page.wait_for_function("() => document.querySelectorAll('#log .row:not(.meta)').length === 6")
     page.click("#pause")
     write_lines(b, [f"{stamp(6)} b held"])
+    page.wait_for_selector("#jump:has-text('1 new line')")
     write_lines(a, [f"{stamp(7)} a held"])
     page.wait_for_selector("#jump:has-text('2 new lines')")
     assert len(rows(page)) == 6
@@ -370,8 +372,9 @@ def test_merged_views_are_shared_too_and_other_streams_have_their_own(server_pro
     wait_rows_are(two, [*backlog, f"b|{stamp(5)} b three"])
     one.close()
     write_lines(a, [f"{stamp(6)} a three"])
-    write_lines(b, [f"{stamp(7)} b four"])
     two.wait_for_function("() => window.tailsse.stats().share === 'leader'")
+    wait_rows_are(two, [*backlog, f"b|{stamp(5)} b three", f"a|{stamp(6)} a three"])
+    write_lines(b, [f"{stamp(7)} b four"])
     wait_rows_are(two, [*backlog, f"b|{stamp(5)} b three", f"a|{stamp(6)} a three", f"b|{stamp(7)} b four"])
     wait_streams(server, 2)
     two.wait_for_timeout(300)

@@ -4,7 +4,7 @@
 // what arrives since, merged; history, search and times are read file by file, so the note
 // links to each file's own view for them.
 
-import { ALL, MAX_FILES } from "./selection.js";
+import { ALL, MAX_FILES, shortLabel } from "./selection.js";
 import { pagePath } from "./settings.js";
 
 /** Attaches the bar's buttons (once). */
@@ -64,8 +64,8 @@ export function addMergeControls(app) {
 function syncBar(app) {
   const n = chosen(app).length;
   const go = app.ui.root.querySelector("#merge-go");
-  go.disabled = n < 1 || n > MAX_FILES;
-  go.textContent = n > MAX_FILES ? `At most ${MAX_FILES} files` : n ? `Show ${n} together` : "Show together";
+  go.disabled = n < 2 || n > MAX_FILES;
+  go.textContent = n > MAX_FILES ? `At most ${MAX_FILES} files` : n > 1 ? `Show ${n} together` : "Show together";
 }
 
 /** The note over a merged view (hidden for one file): what it holds, and each file's own view. */
@@ -76,6 +76,9 @@ export function showMergedNote(app) {
   note.hidden = !state.merged;
   if (!state.merged) return;
   const names = state.mergedNames;
+  // Labels as wide as the longest (the log is monospace): the lines start in one column.
+  const widest = Math.max(4, ...names.map((n) => shortLabel(n).length));
+  ui.log.style.setProperty("--src-w", widest + "ch");
   note.append(
     `${names.length === 1 ? "One file" : names.length + " files"} in one stream, each line labelled with its file: ` +
       "the backlog and what arrives since, merged by the lines' times. Scrolling back past them, " +

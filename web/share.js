@@ -52,13 +52,14 @@ export function createRing(start, limit = RING) {
   return { events: [], lines: 0, limit, trimmed: false, after: start.after, backlog: start.after ? null : start.lines };
 }
 
+/** Keeps a chunk's events (the oldest go a limit's worth at a time: busy logs stay cheap). */
 export function keep(ring, events) {
   for (const e of events) {
     ring.events.push(e);
     if (e.type === "message") ring.lines++;
   }
-  const over = ring.events.length - ring.limit;
-  if (over > 0) {
+  if (ring.events.length > 2 * ring.limit) {
+    const over = ring.events.length - ring.limit;
     for (const e of ring.events.splice(0, over)) if (e.type === "message") ring.lines--;
     ring.trimmed = true;
   }
@@ -91,9 +92,9 @@ export function replayFor(ring, { after = null, lines = null }) {
   return want === 0 ? [] : events.slice();
 }
 
-/** Ids of lines delivered (a bounded set): a line whose id was seen is a repeat. */
+/** Ids of lines delivered (the last limit to 2 limit of them): a line whose id was seen is a repeat. */
 export function createSeen(limit = SEEN) {
-  return { ids: new Set(), order: [], limit };
+  return { ids: new Set(), older: new Set(), limit };
 }
 
 /** The events of a chunk that were not delivered before; remembers their ids. */
@@ -101,13 +102,16 @@ export function unseen(seen, events) {
   const out = [];
   for (const e of events) {
     if (e.type === "message" && e.lastEventId) {
-      if (seen.ids.has(e.lastEventId)) continue;
-      seen.ids.add(e.lastEventId);
-      seen.order.push(e.lastEventId);
-      if (seen.order.length > seen.limit) seen.ids.delete(seen.order.shift());
+      const id = e.lastEventId;
+      if (seen.ids.has(id) || seen.older.has(id)) continue;
+      seen.ids.add(id);
+      if (seen.ids.size >= seen.limit) {
+        seen.older = seen.ids;
+        seen.ids = new Set();
+      }
     } else if (RESTARTS.includes(e.type)) {
-      seen.ids.clear(); // a file started again: its positions may come again, as new lines
-      seen.order = [];
+      seen.ids = new Set(); // a file started again: its positions may come again, as new lines
+      seen.older = new Set();
     }
     out.push(e);
   }
@@ -146,6 +150,7 @@ export class SharedStream {
     this._seen = createSeen();
     this._me = Math.random().toString(36).slice(2) + Date.now().toString(36);
     this._es = null;
+    this._heard = false; // a tab follows (or may): events are passed on
     this._timer = 0;
     this._abort = new AbortController();
     this._held = new Promise((resolve) => {
@@ -158,9 +163,9 @@ export class SharedStream {
     locks
       .request(name, { ifAvailable: true }, (lock) => {
         if (this.readyState === CLOSED) return null;
-        if (lock) return this._lead();
+        if (lock) return this._lead(false);
         this._join();
-        locks.request(name, { signal: this._abort.signal }, () => this._lead()).catch(() => {});
+        locks.request(name, { signal: this._abort.signal }, () => this._lead(true)).catch(() => {});
         return null;
       })
       .catch(() => {});
@@ -177,12 +182,14 @@ export class SharedStream {
   }
 
   // This tab holds the lock: it reads the stream (after the last event it got, if any) and
-  // passes its events on until it closes.
-  _lead() {
+  // passes its events on until it closes. A lock that was free at once had no tab waiting,
+  // so no tab follows: events are passed on from the first tab that says hello.
+  _lead(waited) {
     if (this.readyState === CLOSED) return null;
     clearTimeout(this._timer);
     const had = this.role;
     this.role = "leader";
+    this._heard = this._heard || waited;
     if (had === "own") {
       this._post({ t: "state", state: this.readyState, status: this.status });
     } else {
@@ -207,7 +214,7 @@ export class SharedStream {
   _read(url) {
     const es = new EventStream(url, { fetch: this._fetch });
     this._es = es;
-    const lead = () => this.role === "leader" && this._es === es;
+    const lead = () => this.role === "leader" && this._heard && this._es === es;
     es.onopen = () => {
       if (this._es !== es) return;
       if (lead()) this._post({ t: "state", state: OPEN, status: 0 });
@@ -228,6 +235,7 @@ export class SharedStream {
   _message(m) {
     if (!m || this.readyState === CLOSED) return;
     if (m.t === "hello" && this.role === "leader") {
+      this._heard = true;
       const events = replayFor(this._ring, m);
       this._post({ t: "replay", to: m.from, events, state: this.readyState, status: this.status });
     } else if (m.t === "replay" && m.to === this._me && this.role === "joining") {

@@ -41,10 +41,13 @@ test("the leader's ring hands a joining tab the last lines, or what came after a
   assert.deepEqual(replayFor(ring, { after: "a-1-f" }).map((e) => e.data), ["2", "{}", "3"]);
   assert.deepEqual(replayFor(ring, { after: "b-1-f" }), []);
   assert.equal(replayFor(ring, { after: "z-9-f" }), null);
-  keep(ring, [msg("4", "b-2-f"), msg("5", "b-3-f")]); // six events: the oldest goes
+  keep(ring, [msg("4", "b-2-f"), msg("5", "b-3-f")]);
+  assert.equal(ring.events.length, 6); // the oldest go a limit's worth at a time
+  keep(ring, [5, 6, 7, 8, 9].map((i) => msg(String(i), `c-${i}-f`)));
   assert.equal(ring.events.length, 5);
-  assert.equal(replayFor(ring, { after: "a-1-f" }), null);
-  assert.deepEqual(replayFor(ring, { after: "a-2-f" }).map((e) => e.data), ["{}", "3", "4", "5"]);
+  assert.equal(ring.lines, 5);
+  assert.equal(replayFor(ring, { after: "b-3-f" }), null);
+  assert.deepEqual(replayFor(ring, { after: "c-6-f" }).map((e) => e.data), ["7", "8", "9"]);
   // A ring that began after an id hands over everything to one who asks after the same id.
   const resumed = createRing({ after: "a-9-f", lines: null });
   keep(resumed, [msg("10", "a-10-f")]);
@@ -58,8 +61,9 @@ test("line ids already delivered are dropped; a file starting again forgets them
   assert.deepEqual(unseen(seen, [msg("2", "a-2-f"), msg("3", "a-3-f")]).map((e) => e.data), ["3"]);
   const truncated = { type: "truncated", data: "{}", lastEventId: "a-3-f" };
   assert.deepEqual(unseen(seen, [truncated, msg("1 again", "a-1-f")]).map((e) => e.data), ["{}", "1 again"]);
-  unseen(seen, [msg("x", "a-5-f"), msg("y", "a-6-f"), msg("z", "a-7-f")]);
-  assert.equal(seen.ids.size, 3); // bounded
+  unseen(seen, [msg("x", "a-5-f"), msg("y", "a-6-f"), msg("z", "a-7-f"), msg("w", "a-8-f")]);
+  assert.ok(seen.ids.size + seen.older.size <= 6); // bounded
+  assert.deepEqual(unseen(seen, [msg("w", "a-8-f")]), []); // and the newest still known
 });
 
 // ------------------------------------------------------------------ tabs, over fake locks and fetch
