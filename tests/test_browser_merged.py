@@ -367,15 +367,19 @@ def test_merged_views_are_shared_too_and_other_streams_have_their_own(server_pro
     wait_status(three, "live")
     assert share(three) == "leader"
     wait_streams(server, 2)
-    # The merged stream's leader goes: the other resumes after the merged id, every file exactly.
+    # The merged stream's leader switches to a.log, which another tab reads already: it
+    # follows that one, and the other merged tab resumes after the merged id, every file exactly.
     write_lines(b, [f"{stamp(5)} b three"])
     wait_rows_are(two, [*backlog, f"b|{stamp(5)} b three"])
-    one.close()
+    one.select_option("#file", "a.log")
+    one.wait_for_function("() => window.tailsse.stats().share === 'follower'")
+    wait_rows_are(one, [f"|{stamp(1)} a one", f"|{stamp(3)} a two"])
     write_lines(a, [f"{stamp(6)} a three"])
     two.wait_for_function("() => window.tailsse.stats().share === 'leader'")
     wait_rows_are(two, [*backlog, f"b|{stamp(5)} b three", f"a|{stamp(6)} a three"])
     write_lines(b, [f"{stamp(7)} b four"])
     wait_rows_are(two, [*backlog, f"b|{stamp(5)} b three", f"a|{stamp(6)} a three", f"b|{stamp(7)} b four"])
+    wait_rows_are(one, [f"|{stamp(1)} a one", f"|{stamp(3)} a two", f"|{stamp(6)} a three"])
     wait_streams(server, 2)
     two.wait_for_timeout(300)
     assert len(rows(two)) == 7
