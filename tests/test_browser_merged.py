@@ -255,7 +255,7 @@ def test_one_stream_per_tab_whatever_the_page_shows(server_process, tmp_path, ne
     def shows(stream_count: int = 1) -> None:
         wait_status(page, "live")
         wait_streams(server, stream_count)
-        assert page.evaluate("() => window.__open") == stream_count
+        page.wait_for_function("n => window.__open === n", arg=stream_count)
 
     page.click("#picker a:has-text('a.log')")
     shows()

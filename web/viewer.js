@@ -176,7 +176,7 @@ function show(app, view, how) {
     notice(
       app,
       `The page keeps ${keep} lines at a time, not the ${(+state.backlog).toLocaleString()} asked for: ` +
-        "scroll up to read older ones, or search the whole file.",
+        (merged ? "open one of its files to read older ones." : "scroll up to read older ones, or search the whole file."),
     );
   }
   const rx = state.stream.rx;
