@@ -16,7 +16,6 @@ import { CLOSED, CONNECTING, EventStream, OPEN } from "./eventstream.js";
 
 export const RING = 10000; // events the leading tab keeps for the tabs that join
 const ANSWER_WAIT = 2000; // ms a joining tab waits for the leader before reading on its own
-const SEEN = 20000; // line ids remembered to drop repeats
 // After these the lines that follow are new even where their ids were seen.
 const RESTARTS = ["rotated", "truncated", "lost", "appeared"];
 
@@ -44,78 +43,74 @@ export function resumeUrl(url, id) {
 }
 
 /**
- * The kept events of a stream, oldest first, at most RING of them: push(events) adds a
- * chunk's. first: the id the first kept event came after (null: the stream's start), and
- * backlog, the lines the stream started with (null: it resumed after an id).
+ * The kept events of a stream, oldest first, chunk by chunk as they came (at most about
+ * RING events): keep(ring, events) adds a chunk's. after: the id the first kept event came
+ * after (null: the stream's start); backlog: the lines the stream started with (null: it
+ * resumed after an id).
  */
 export function createRing(start, limit = RING) {
-  return { events: [], lines: 0, limit, trimmed: false, after: start.after, backlog: start.after ? null : start.lines };
+  return { chunks: [], count: 0, limit, trimmed: false, after: start.after, backlog: start.after ? null : start.lines };
 }
 
-/** Keeps a chunk's events (the oldest go a limit's worth at a time: busy logs stay cheap). */
+/** Keeps a chunk's events; the oldest chunks go past the limit (a chunk costs the same however long). */
 export function keep(ring, events) {
-  for (const e of events) {
-    ring.events.push(e);
-    if (e.type === "message") ring.lines++;
-  }
-  if (ring.events.length > 2 * ring.limit) {
-    const over = ring.events.length - ring.limit;
-    for (const e of ring.events.splice(0, over)) if (e.type === "message") ring.lines--;
+  if (!events.length) return;
+  ring.chunks.push(events);
+  ring.count += events.length;
+  while (ring.chunks.length > 1 && ring.count - ring.chunks[0].length >= ring.limit) {
+    ring.count -= ring.chunks.shift().length;
     ring.trimmed = true;
   }
 }
 
+/** The kept events, oldest first. */
+export function ringEvents(ring) {
+  return ring.chunks.flat();
+}
+
 /**
- * What a tab that joins gets: the events after the one with id after, or the last lines
+ * What a tab that joins gets: the events after the line with id after, or the last lines
  * lines (and what came after them); null when the ring cannot say (it no longer holds them).
  */
 export function replayFor(ring, { after = null, lines = null }) {
-  const events = ring.events;
+  const events = ringEvents(ring);
   if (after) {
-    if (!ring.trimmed && after === ring.after) return events.slice();
-    // After the line with that id: the events that came after it carry its id too (notices).
-    for (let i = events.length - 1; i >= 0; i--) {
-      if (events[i].type === "message" && events[i].lastEventId === after) return events.slice(i + 1);
-    }
+    if (!ring.trimmed && after === ring.after) return events;
+    // After the last event with that id (a notice without an id of its own carries the one
+    // before): what the server would send after it too.
+    for (let i = events.length - 1; i >= 0; i--) if (events[i].lastEventId === after) return events.slice(i + 1);
     return null;
   }
   const want = lines === null ? 0 : lines;
-  if (ring.lines < want) {
-    // Fewer lines than asked: all there are only if the stream started with at least as many.
-    const whole = !ring.trimmed && ring.backlog !== null && ring.backlog >= want;
-    return whole ? events.slice() : null;
-  }
   let n = 0;
   for (let i = events.length - 1; i >= 0; i--) {
     if (events[i].type === "message" && ++n === want) return events.slice(i);
   }
-  return want === 0 ? [] : events.slice();
+  if (want === 0) return [];
+  // Fewer lines than asked: all there are only if the stream started with at least as many.
+  return !ring.trimmed && ring.backlog !== null && ring.backlog >= want ? events : null;
 }
 
-/** Ids of lines delivered (the last limit to 2 limit of them): a line whose id was seen is a repeat. */
-export function createSeen(limit = SEEN) {
-  return { ids: new Set(), older: new Set(), limit };
-}
-
-/** The events of a chunk that were not delivered before; remembers their ids. */
-export function unseen(seen, events) {
-  const out = [];
-  for (const e of events) {
-    if (e.type === "message" && e.lastEventId) {
-      const id = e.lastEventId;
-      if (seen.ids.has(id) || seen.older.has(id)) continue;
-      seen.ids.add(id);
-      if (seen.ids.size >= seen.limit) {
-        seen.older = seen.ids;
-        seen.ids = new Set();
-      }
-    } else if (RESTARTS.includes(e.type)) {
-      seen.ids = new Set(); // a file started again: its positions may come again, as new lines
-      seen.older = new Set();
+/**
+ * The events of a chunk that were not delivered before (the ring holds what was), and
+ * whether the check is over: repeats can only lead a new stream (it resumed from a position
+ * already passed), so the first line not seen before ends them, and so does a file starting
+ * again (its positions may then come again, as new lines).
+ */
+export function dropRepeats(ring, events, known = null) {
+  known = known || new Set(ringEvents(ring).filter((e) => e.type === "message").map((e) => e.lastEventId));
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (RESTARTS.includes(e.type)) return { events: events.slice(i), done: true, known };
+    if (e.type !== "message") continue;
+    if (known.has(e.lastEventId)) {
+      events = events.slice(0, i).concat(events.slice(i + 1));
+      i--;
+    } else {
+      return { events, done: true, known };
     }
-    out.push(e);
   }
-  return out;
+  return { events, done: false, known };
 }
 
 /**
@@ -147,10 +142,12 @@ export class SharedStream {
     this._start = startOf(url);
     if (this._start.lines === null && !this._start.after) this._start.lines = lines;
     this._ring = createRing(this._start);
-    this._seen = createSeen();
+    this._check = false; // a new stream of ours may repeat lines delivered (ids: _known)
+    this._known = null;
     this._me = Math.random().toString(36).slice(2) + Date.now().toString(36);
     this._es = null;
     this._heard = false; // a tab follows (or may): events are passed on
+    this._leader = null; // the tab we follow
     this._timer = 0;
     this._abort = new AbortController();
     this._held = new Promise((resolve) => {
@@ -198,8 +195,11 @@ export class SharedStream {
     return this._held;
   }
 
+  // Asks the leader for what comes after the last event we got (at first: our start).
   _join() {
-    this._post({ t: "hello", from: this._me, after: this._start.after, lines: this._start.lines });
+    this.role = "joining";
+    const after = this.lastEventId || this._start.after;
+    this._post({ t: "hello", from: this._me, after, lines: after ? null : this._start.lines });
     this._timer = setTimeout(() => {
       if (this.role === "joining" && this.readyState !== CLOSED) this._own();
     }, ANSWER_WAIT);
@@ -213,6 +213,8 @@ export class SharedStream {
 
   _read(url) {
     const es = new EventStream(url, { fetch: this._fetch });
+    this._check = this._ring.count > 0;
+    this._known = null; // made from the ring at its first chunk
     this._es = es;
     const lead = () => this.role === "leader" && this._heard && this._es === es;
     es.onopen = () => {
@@ -227,8 +229,7 @@ export class SharedStream {
     };
     es.onevents = (events) => {
       if (this._es !== es) return;
-      if (lead()) this._post({ t: "ev", events });
-      this._deliver(events);
+      this._deliver(events, lead());
     };
   }
 
@@ -245,8 +246,12 @@ export class SharedStream {
         return;
       }
       this.role = "follower";
+      this._leader = m.from;
       if (m.state === OPEN) this._opened();
       this._deliver(m.events);
+    } else if (this.role === "follower" && (m.t === "ev" || m.t === "state") && m.from !== this._leader) {
+      // Another tab leads now, from its own position: ask it for what comes after ours.
+      this._join();
     } else if (this.role === "follower" && m.t === "ev") {
       this._deliver(m.events);
     } else if (this.role === "follower" && m.t === "state") {
@@ -268,9 +273,17 @@ export class SharedStream {
     if (this.readyState === CLOSED) this.close();
   }
 
-  _deliver(events) {
-    const fresh = unseen(this._seen, events);
+  _deliver(events, pass = false) {
+    let fresh = events;
+    if (this._check) {
+      const r = dropRepeats(this._ring, events, this._known);
+      fresh = r.events;
+      this._check = !r.done;
+      this._known = r.done ? null : r.known;
+    }
     if (!fresh.length) return;
+    // Passed on before this tab's own handler runs: it may close the stream.
+    if (pass) this._post({ t: "ev", events: fresh });
     keep(this._ring, fresh);
     this.lastEventId = fresh[fresh.length - 1].lastEventId || this.lastEventId;
     if (this.onevents) this.onevents(fresh);
@@ -278,7 +291,7 @@ export class SharedStream {
 
   _post(message) {
     try {
-      this._channel.postMessage(message);
+      this._channel.postMessage({ from: this._me, ...message });
     } catch {
       // closed meanwhile
     }

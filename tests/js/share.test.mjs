@@ -3,15 +3,15 @@ import { test } from "node:test";
 
 import {
   createRing,
-  createSeen,
+  dropRepeats,
   keep,
   openShared,
   replayFor,
   resumeUrl,
+  ringEvents,
   SharedStream,
   startOf,
   streamKey,
-  unseen,
 } from "../../web/share.js";
 import { EventStream, OPEN } from "../../web/eventstream.js";
 
@@ -39,15 +39,16 @@ test("the leader's ring hands a joining tab the last lines, or what came after a
   assert.deepEqual(replayFor(ring, { lines: 3 }).map((e) => e.data), ["1", "2", "{}", "3"]);
   assert.equal(replayFor(ring, { lines: 4 }), null); // it may have held more: cannot say
   assert.deepEqual(replayFor(ring, { after: "a-1-f" }).map((e) => e.data), ["2", "{}", "3"]);
+  assert.deepEqual(replayFor(ring, { after: "a-2-f" }).map((e) => e.data), ["3"]); // the notice came too
   assert.deepEqual(replayFor(ring, { after: "b-1-f" }), []);
   assert.equal(replayFor(ring, { after: "z-9-f" }), null);
-  keep(ring, [msg("4", "b-2-f"), msg("5", "b-3-f")]);
-  assert.equal(ring.events.length, 6); // the oldest go a limit's worth at a time
-  keep(ring, [5, 6, 7, 8, 9].map((i) => msg(String(i), `c-${i}-f`)));
-  assert.equal(ring.events.length, 5);
-  assert.equal(ring.lines, 5);
-  assert.equal(replayFor(ring, { after: "b-3-f" }), null);
-  assert.deepEqual(replayFor(ring, { after: "c-6-f" }).map((e) => e.data), ["7", "8", "9"]);
+  keep(ring, [msg("4", "b-2-f"), msg("5", "b-3-f")]); // six: without the oldest chunk, too few
+  assert.deepEqual(ringEvents(ring).map((e) => e.data), ["1", "2", "{}", "3", "4", "5"]);
+  assert.deepEqual(replayFor(ring, { after: "b-1-f" }).map((e) => e.data), ["4", "5"]);
+  keep(ring, [6, 7, 8, 9, 10, 11].map((i) => msg(String(i), `c-${i}-f`))); // a chunk is kept whole
+  assert.deepEqual(ringEvents(ring).map((e) => e.data), ["6", "7", "8", "9", "10", "11"]);
+  assert.deepEqual(replayFor(ring, { lines: 2 }).map((e) => e.data), ["10", "11"]);
+  assert.equal(replayFor(ring, { lines: 7 }), null); // trimmed: it cannot say
   // A ring that began after an id hands over everything to one who asks after the same id.
   const resumed = createRing({ after: "a-9-f", lines: null });
   keep(resumed, [msg("10", "a-10-f")]);
@@ -55,15 +56,20 @@ test("the leader's ring hands a joining tab the last lines, or what came after a
   assert.equal(replayFor(resumed, { lines: 5 }), null);
 });
 
-test("line ids already delivered are dropped; a file starting again forgets them", () => {
-  const seen = createSeen(3);
-  assert.deepEqual(unseen(seen, [msg("1", "a-1-f"), msg("2", "a-2-f")]).map((e) => e.data), ["1", "2"]);
-  assert.deepEqual(unseen(seen, [msg("2", "a-2-f"), msg("3", "a-3-f")]).map((e) => e.data), ["3"]);
+test("a new stream's lines already delivered are dropped, up to the first new one", () => {
+  const ring = createRing({ after: null, lines: 10 });
+  keep(ring, [msg("1", "a-1-f"), msg("2", "a-2-f"), msg("3", "a-3-f")]);
+  const first = dropRepeats(ring, [msg("2", "a-2-f")]);
+  assert.deepEqual(first.events, []);
+  assert.equal(first.done, false); // maybe more to come
+  const notice = { type: "busy", data: "{}", lastEventId: "a-2-f" };
+  const next = dropRepeats(ring, [notice, msg("3", "a-3-f"), msg("4", "a-4-f"), msg("2", "a-2-f")], first.known);
+  assert.deepEqual(next.events.map((e) => e.data), ["{}", "4", "2"]); // after a new line, none is a repeat
+  assert.equal(next.done, true);
   const truncated = { type: "truncated", data: "{}", lastEventId: "a-3-f" };
-  assert.deepEqual(unseen(seen, [truncated, msg("1 again", "a-1-f")]).map((e) => e.data), ["{}", "1 again"]);
-  unseen(seen, [msg("x", "a-5-f"), msg("y", "a-6-f"), msg("z", "a-7-f"), msg("w", "a-8-f")]);
-  assert.ok(seen.ids.size + seen.older.size <= 6); // bounded
-  assert.deepEqual(unseen(seen, [msg("w", "a-8-f")]), []); // and the newest still known
+  const again = dropRepeats(ring, [truncated, msg("1 again", "a-1-f")]);
+  assert.deepEqual(again.events.map((e) => e.data), ["{}", "1 again"]); // a file that started again
+  assert.equal(again.done, true);
 });
 
 // ------------------------------------------------------------------ tabs, over fake locks and fetch
@@ -213,4 +219,34 @@ test("a follower takes the leader's state; without Web Locks every tab has its o
   const plain = openShared("events/x", { win: { navigator: {}, BroadcastChannel }, fetch: server.fetch });
   assert.ok(plain instanceof EventStream);
   plain.close();
+});
+
+test("a tab reading its own stream that comes to lead is followed from each follower's own last line", async () => {
+  const locks = fakeLocks();
+  const server = fakeServer();
+  const a = tab(locks, server, "events/app.log?lines=2");
+  await until(() => a.es.readyState === OPEN, "open");
+  server.calls[0].push(event("a-3-f", "three") + event("a-4-f", "four"));
+  await until(() => a.got.length === 2, "the leader's lines");
+  const d = tab(locks, server, "events/app.log?after=a-1-f"); // the leader never had a-1-f
+  await until(() => d.es.role === "own" && server.calls.length === 2, "a stream of its own");
+  server.calls[1].push(event("a-2-f", "two") + event("a-3-f", "three"));
+  await until(() => d.got.length === 2, "its own lines");
+  const e = tab(locks, server, "events/app.log?lines=2");
+  await until(() => e.es.role === "follower", "a follower");
+  assert.deepEqual(e.got, ["three", "four"]);
+
+  server.calls[1].push(event("a-4-f", "four")); // d has caught up
+  await until(() => d.got.length === 3, "caught up");
+  a.es.close(); // d waited first: it leads, with its own stream; e asks it for what follows four
+  await until(() => d.es.role === "leader", "the own stream leads");
+  await until(() => e.es.role === "follower" && e.es._leader === d.es._me, "e follows d");
+  server.calls[1].push(event("a-5-f", "five"));
+  await until(() => e.got.length === 3 && d.got.length === 4, "lines after");
+  assert.deepEqual(e.got, ["three", "four", "five"]);
+  assert.deepEqual(d.got, ["two", "three", "four", "five"]);
+  assert.equal(e.es.role, "follower");
+  assert.equal(server.open().length, 1);
+  d.es.close();
+  e.es.close();
 });
