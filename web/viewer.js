@@ -73,12 +73,12 @@ function openStorage(win, embed) {
 
 /**
  * The app every module receives: the window and document, ui (ui.js: the page's elements),
- * state (state.js: everything that changes), the server's routes, open (makes the stream:
- * share.js: one connection for the tabs that show the same stream, read with fetch rather than
- * EventSource), remember (stores a setting),
- * the navigation the controls call back, refetch (the view resumed after dropping what came
- * while it was paused), toEnd (the view resumed where the page let go of the newest lines)
- * and at (a permalink's line).
+ * state (state.js: everything that changes), the server's routes, open (makes the stream,
+ * shared with the other tabs that show it: share.js; read with fetch rather than
+ * EventSource: eventstream.js), remember (stores a setting), the navigation the controls
+ * call back (show, listFiles, pageUrl, nameFromLocation, shows), refetch (the view resumed
+ * after dropping what came while it was paused), toEnd (the view resumed where the page let
+ * go of the newest lines) and at (a permalink's line).
  */
 function createApp(win) {
   const doc = win.document;
@@ -112,8 +112,9 @@ function createApp(win) {
 
 /** What the page URL shows: a file's name, a merged view's selection (selection.js), or null. */
 function nameFromLocation(win, doc) {
-  const path = win.location.pathname.slice(new URL(doc.baseURI).pathname.length);
-  const name = nameFromPath(win.location.pathname, new URL(doc.baseURI).pathname);
+  const base = new URL(doc.baseURI).pathname;
+  const name = nameFromPath(win.location.pathname, base);
+  const path = win.location.pathname.slice(base.length);
   if (name || !/^(view|embed)$/.test(path)) return name;
   return selectionFrom(new URLSearchParams(win.location.search));
 }
