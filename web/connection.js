@@ -8,6 +8,7 @@
 
 import { afterRefusal } from "./eventstream.js";
 import { fileEventMessage, metaEntry } from "./lines.js";
+import { mergedEventMessage, receiveMergedEvent, receiveMergedLine } from "./merged.js";
 import { outageMessage } from "./outage.js";
 import { expectRepeats, receiveFileEvent, receiveLine, rewind } from "./receive.js";
 import { dropWaiting } from "./store.js";
@@ -30,7 +31,7 @@ export function connect(app, name) {
   const stream = state.stream;
   disconnect(app);
   const after = stream.rx.lastId;
-  const es = app.open(app.routes.events(name, after ? { after } : { lines: state.backlog }));
+  const es = app.open(app.routes.events(state.merged || name, after ? { after } : { lines: state.backlog }));
   stream.source = es;
   const again = stream.rx.received > 0;
   setStatus(ui, again ? "reconnecting" : "connecting", again ? "Reconnecting…" : "Connecting…");
@@ -171,7 +172,8 @@ function take(app, e) {
 
 function onLine(app, data, id) {
   const { state } = app;
-  const got = receiveLine(state.stream.rx, data, id);
+  const rx = state.stream.rx;
+  const got = state.merged ? receiveMergedLine(rx, data, id, state.mergedNames) : receiveLine(rx, data, id);
   if (got.drop) return;
   if (got.pause) {
     flush(app);
@@ -183,8 +185,9 @@ function onLine(app, data, id) {
 function onFileEvent(app, kind, data) {
   const ui = app.ui;
   const stream = app.state.stream;
-  const message = fileEventMessage(kind, data);
-  const piece = receiveFileEvent(stream.rx, kind);
+  const merged = !!app.state.merged;
+  const message = merged ? mergedEventMessage(kind, data) : fileEventMessage(kind, data);
+  const piece = merged ? receiveMergedEvent(stream.rx, kind, data) : receiveFileEvent(stream.rx, kind);
   if (piece) take(app, piece);
   if (!stream.source) return; // suspended by the piece: the stream has stopped
   stream.said = NOT_LIVE.includes(kind) ? kind : null;

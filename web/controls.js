@@ -6,6 +6,7 @@
 import { stepResult, wireFinder } from "./finder.js";
 import { toStart } from "./history.js";
 import { endId, prettyOf, showsPretty } from "./lines.js";
+import { ownEndId } from "./merged.js";
 import { clampKeep, filterOptions, linePath, nextTheme } from "./settings.js";
 import { copyText, download, hideTools, showTools, toolAt } from "./tools.js";
 import { scrolled, wireTravel } from "./travel.js";
@@ -66,7 +67,7 @@ function wireFilter(app) {
     applyView(app);
     compile(app);
     const name = app.nameFromLocation();
-    if (name !== state.current) {
+    if (!app.shows(name)) {
       app.show(name, null);
       app.listFiles();
     } else {
@@ -192,7 +193,9 @@ function wireRows(app) {
 
 function onTool(app, act, e) {
   if (act === "copy" || act === "link") {
-    const link = () => new URL(linePath(app.state.current, endId(e)), app.doc.baseURI).href;
+    // In a merged view, the link opens the line in its own file.
+    const path = e.file ? linePath(e.file, ownEndId(e)) : linePath(app.state.current, endId(e));
+    const link = () => new URL(path, app.doc.baseURI).href;
     copyText(app.doc, act === "copy" ? e.plain : link()).then(
       () => toast(app, act === "copy" ? "Line copied" : "Link to the line copied"),
       () => toast(app, "Cannot copy here"),

@@ -74,12 +74,12 @@ export function jumpLabel(waiting, mode, over = 0) {
   return mode === "user" ? "Paused · resume" : "Jump to end";
 }
 
-/** The download's contents: the entries shown, one per line, as they are shown. */
+/** The download's contents: the entries shown, one per line, as they are shown (led by their file in a merged view). */
 export function downloadText(entries, { json, time }) {
   const out = [];
   for (const e of entries) {
     if (!e.shown) continue;
-    const text = e.meta ? `--- ${e.raw} ---` : displayText(e, json);
+    const text = e.meta ? `--- ${e.raw} ---` : (e.file ? e.file + " | " : "") + displayText(e, json);
     out.push(time ? clock(e.t) + " " + text : text);
   }
   return out.join("\n") + (out.length ? "\n" : "");

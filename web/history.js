@@ -61,7 +61,7 @@ async function request(app, query) {
 export async function loadOlder(app) {
   const { state } = app;
   const s = state.store;
-  if (state.paging.busy || !s.older || !state.current || state.mode === "live") return;
+  if (state.paging.busy || !s.older || !state.current || state.mode === "live" || state.merged) return;
   const res = await request(app, pages.olderQuery(firstLineId(s), pageSize(state)));
   if (!res) return;
   if (res.status !== 200) {
@@ -143,6 +143,7 @@ export async function showAround(app, id) {
 
 /** Shows the first lines of the oldest generation of the file (Home). */
 export async function toStart(app) {
+  if (app.state.merged) return; // history is read file by file (the merged view's note says so)
   startOver(app);
   const res = await request(app, pages.newerQuery(null, pageSize(app.state)));
   if (!res) return;

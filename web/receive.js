@@ -12,7 +12,8 @@ export const PIECE_LIMIT = 262144;
 /** The receiving state of one stream. */
 export function receiver() {
   // lastId: the id of the last line event taken; lastPos: its position, when it names one.
-  return { lastId: null, lastPos: null, dedupe: false, pauseAt: null, piece: null, received: 0 };
+  // files: a merged stream's state per file (merged.js), or null.
+  return { lastId: null, lastPos: null, dedupe: false, pauseAt: null, piece: null, received: 0, files: null };
 }
 
 /**
@@ -70,6 +71,7 @@ export function receiveFileEvent(rx, kind) {
 /** Before reconnecting ourselves: drop what the new stream sends again. */
 export function expectRepeats(rx) {
   rx.dedupe = rx.lastPos !== null;
+  if (rx.files) for (const f of rx.files.values()) f.dedupe = f.lastPos !== null;
 }
 
 /**
@@ -81,6 +83,7 @@ export function rewind(rx, id) {
   rx.lastPos = positionOf(id);
   rx.piece = null;
   rx.dedupe = false;
+  rx.files = null;
 }
 
 /** Starting another file: forget the last one's position and pieces. */
@@ -90,4 +93,5 @@ export function resetReceiver(rx) {
   rx.dedupe = false;
   rx.piece = null;
   rx.received = 0;
+  rx.files = null;
 }

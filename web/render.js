@@ -4,6 +4,7 @@
 import { paint } from "./contrast.js";
 import { clock } from "./format.js";
 import { prepare, showsPretty } from "./lines.js";
+import { shortLabel } from "./selection.js";
 
 /** Where text must be cut so that every piece has one style: run, level word and highlight. */
 function cuts(length, runs, lvl, hits) {
@@ -55,6 +56,15 @@ export function fillText(doc, el, text, runs, lvl, hits) {
   }
 }
 
+/** A merged view's label of a line's file: a short name, as text, in the file's colour. */
+function fileLabel(doc, e) {
+  const label = doc.createElement("span");
+  label.className = "src src-" + e.src;
+  label.textContent = shortLabel(e.file);
+  label.title = e.file;
+  return label;
+}
+
 /** The row for a filtered entry (prepared now if not yet). row.tailsseEntry leads back to it. */
 export function renderRow(doc, e, opts) {
   if (!e.meta) prepare(e);
@@ -67,6 +77,7 @@ export function renderRow(doc, e, opts) {
     ts.textContent = clock(e.t);
     row.appendChild(ts);
   }
+  if (e.file) row.appendChild(fileLabel(doc, e));
   const tx = doc.createElement("span");
   tx.className = "tx";
   if (e.meta) {

@@ -91,7 +91,7 @@ export function lineAt(params) {
  */
 export function pageQuery(search, opts) {
   const q = new URLSearchParams(search);
-  for (const key of ["filter", "regex", "case", "at"]) q.delete(key);
+  for (const key of ["filter", "regex", "case", "at", "file"]) q.delete(key);
   if (opts.filter) {
     q.set("filter", opts.filter);
     if (opts.regex) q.set("regex", "1");

@@ -10,8 +10,10 @@ export function createState(opts, { embed = false, backlog = null } = {}) {
     opts, // settings, changed by the toolbar
     embed, // chrome-less page in an iframe: nothing remembered
     backlog, // ?lines=N, or null
-    current: null, // name of the file shown, or null for the file list
+    current: null, // name of the file shown, or null for the file list (a merged view: its title)
     unknown: null, // the file the URL named that the server does not show (its 404 page)
+    merged: null, // a merged view's selection (selection.js): file names, or ["*"]; else null
+    mergedNames: [], // and the files its stream holds, in name order
     files: [], // from api/files
     authRequired: false, // the server asked for credentials we do not have
 

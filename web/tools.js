@@ -53,7 +53,7 @@ export function download({ doc, state }) {
   const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
   const a = doc.createElement("a");
   a.href = url;
-  a.download = downloadName(state.current, state.filter.matcher !== null, new Date());
+  a.download = downloadName(state.merged ? "merged" : state.current, state.filter.matcher !== null, new Date());
   doc.body.appendChild(a);
   a.click();
   a.remove();

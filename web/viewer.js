@@ -4,12 +4,14 @@
 
 import { AUTH_HELP, connect, disconnect } from "./connection.js";
 import { wire } from "./controls.js";
-import { EventStream } from "./eventstream.js";
 import { human } from "./format.js";
 import { close as closeResults } from "./finder.js";
 import { showAround, toEnd } from "./history.js";
 import { resetReceiver } from "./receive.js";
 import { backlogLines, lineAt, nameFromPath, pagePath, pageQuery, readOptions } from "./settings.js";
+import { addMergeControls, showMergedNote, wireMerge } from "./mergeview.js";
+import { asSelection, eventsPath, isSelection, selectionFrom, selectionTitle, streamNames, viewPath } from "./selection.js";
+import { openShared } from "./share.js";
 import { createState } from "./state.js";
 import { applyTheme, applyView, findElements, notice, setStatus } from "./ui.js";
 import { compile, flush, pause, resetView, syncCount, syncPause } from "./view.js";
@@ -19,6 +21,7 @@ const routes = {
   files: "api/files",
   /** The stream of name: after the line with id after, else with a backlog of lines (or the server's). */
   events(name, { after = null, lines = null } = {}) {
+    if (Array.isArray(name)) return eventsPath(name, { after, lines }); // a merged view's files
     const url = "events/" + encodeURIComponent(name);
     if (after) return url + "?after=" + encodeURIComponent(after);
     return lines !== null && lines !== "" ? url + "?lines=" + encodeURIComponent(lines) : url;
@@ -33,6 +36,13 @@ const routes = {
 
 function api(kind, name, query) {
   return "api/" + kind + "/" + encodeURIComponent(name) + "?" + new URLSearchParams(query);
+}
+
+/** The backlog the server gives a stream that asks for none (its --lines). */
+function serverBacklog(doc) {
+  const meta = doc.querySelector('meta[name="tailsse-lines"]');
+  const n = meta ? parseInt(meta.content, 10) : NaN;
+  return Number.isFinite(n) ? n : 100;
 }
 
 /** What this browser remembers (theme, wrap, times, JSON, keep); nothing when embedded. */
@@ -63,11 +73,12 @@ function openStorage(win, embed) {
 
 /**
  * The app every module receives: the window and document, ui (ui.js: the page's elements),
- * state (state.js: everything that changes), the server's routes, open (makes the stream:
- * eventstream.js, read with fetch rather than EventSource), remember (stores a setting),
- * the navigation the controls call back, refetch (the view resumed after dropping what came
- * while it was paused), toEnd (the view resumed where the page let go of the newest lines)
- * and at (a permalink's line).
+ * state (state.js: everything that changes), the server's routes, open (makes the stream,
+ * shared with the other tabs that show it: share.js; read with fetch rather than
+ * EventSource: eventstream.js), remember (stores a setting), the navigation the controls
+ * call back (show, listFiles, pageUrl, nameFromLocation, shows), refetch (the view resumed
+ * after dropping what came while it was paused), toEnd (the view resumed where the page let
+ * go of the newest lines) and at (a permalink's line).
  */
 function createApp(win) {
   const doc = win.document;
@@ -82,7 +93,8 @@ function createApp(win) {
     ui,
     state,
     routes,
-    open: (url) => new EventStream(url, { fetch: (...a) => win.fetch(...a) }),
+    // Shared with the other tabs that show the same stream (share.js).
+    open: (url) => openShared(url, { win, fetch: (...a) => win.fetch(...a), lines: serverBacklog(doc) }),
     remember: storage.set,
     show: (name, how) => show(app, name, how),
     refetch: () => {
@@ -92,28 +104,55 @@ function createApp(win) {
     at: lineAt(params), // the line a permalink opens, once
     listFiles: () => listFiles(app),
     pageUrl: (name) => pageUrl(app, name),
-    nameFromLocation: () => nameFromPath(win.location.pathname, new URL(doc.baseURI).pathname),
+    nameFromLocation: () => nameFromLocation(win, doc),
+    shows: (view) => shows(state, view),
   };
   return app;
 }
 
-/** The page URL for a file (or the list), carrying the filter and the other parameters. */
-function pageUrl({ win, doc, state }, name) {
-  const qs = pageQuery(win.location.search, state.opts);
-  return new URL(pagePath(name, state.embed) + (qs ? "?" + qs : ""), doc.baseURI).href;
+/** What the page URL shows: a file's name, a merged view's selection (selection.js), or null. */
+function nameFromLocation(win, doc) {
+  const base = new URL(doc.baseURI).pathname;
+  const name = nameFromPath(win.location.pathname, base);
+  const path = win.location.pathname.slice(base.length);
+  if (name || !/^(view|embed)$/.test(path)) return name;
+  return selectionFrom(new URLSearchParams(win.location.search));
 }
 
-/** Shows a file (or the list when name is null). how: "push" or "replace" the URL, or null. */
-function show(app, name, how) {
+/** Whether the page shows view (a name, a selection or null) already. */
+function shows(state, view) {
+  if (!isSelection(view)) return !state.merged && view === state.current;
+  return !!state.merged && asSelection(view).join("\n") === state.merged.join("\n");
+}
+
+/** The page URL for a file, a merged view (or the list), carrying the filter and the other parameters. */
+function pageUrl({ win, doc, state }, name) {
+  if (state.merged && name === state.current) name = state.merged;
+  const qs = pageQuery(win.location.search, state.opts);
+  const path = isSelection(name) ? viewPath(asSelection(name), state.embed) : pagePath(name, state.embed);
+  return new URL(path + (qs ? (path.includes("?") ? "&" : "?") + qs : ""), doc.baseURI).href;
+}
+
+/**
+ * Shows a file, a merged view of several (view: their names, or "*") or the list (view is
+ * null). how: "push" or "replace" the URL, or null.
+ */
+function show(app, view, how) {
   const { win, doc, ui, state } = app;
+  const merged = isSelection(view) ? asSelection(view) : null;
+  const name = merged ? selectionTitle(merged) : view;
+  state.merged = merged;
+  state.mergedNames = merged ? streamNames(merged, state.files) : [];
   state.current = name;
+  ui.root.classList.toggle("merged", !!merged);
+  showMergedNote(app);
   ui.root.classList.toggle("no-file", !name);
   ui.picker.hidden = !!name;
   ui.pickerNote.hidden = true;
   ui.log.hidden = !name;
   ui.file.value = name || "";
-  if (how === "push") win.history.pushState(null, "", pageUrl(app, name));
-  else if (how === "replace") win.history.replaceState(null, "", pageUrl(app, name));
+  if (how === "push") win.history.pushState(null, "", pageUrl(app, merged || name));
+  else if (how === "replace") win.history.replaceState(null, "", pageUrl(app, merged || name));
   resetReceiver(state.stream.rx);
   Object.assign(state.stream, { downAt: null, lostNote: null }); // another file: no outage to tell
   resetView(app);
@@ -129,7 +168,7 @@ function show(app, name, how) {
   }
   doc.title = name + " · tailsse";
   ui.heading.textContent = name + " · tailsse";
-  const at = app.at;
+  const at = merged ? null : app.at; // a line's link opens its own file
   app.at = null;
   if (at) {
     // A permalink: its line in context; when it cannot be read, say why and follow the end.
@@ -143,7 +182,7 @@ function show(app, name, how) {
     notice(
       app,
       `The page keeps ${keep} lines at a time, not the ${(+state.backlog).toLocaleString()} asked for: ` +
-        "scroll up to read older ones, or search the whole file.",
+        (merged ? "open one of its files to read older ones." : "scroll up to read older ones, or search the whole file."),
     );
   }
   const rx = state.stream.rx;
@@ -217,6 +256,7 @@ function listFiles(app) {
   }
   ui.file.value = state.current || "";
   ui.file.disabled = state.files.length < 2 && !!state.current;
+  addMergeControls(app);
 }
 
 /** Reads the file list into state.files, retrying for a while when the server is away. */
@@ -247,14 +287,16 @@ async function start(win) {
   applyView(app);
   compile(app);
   wire(app);
+  wireMerge(app);
   syncCount(app);
   syncPause(app);
   const name = doc.querySelector('meta[name="tailsse-file"]').content || null;
   const unknown = doc.querySelector('meta[name="tailsse-unknown"]');
   state.unknown = (unknown && unknown.content) || null; // the server has no such file (404)
-  state.current = name;
-  if (name) {
-    doc.title = name + " · tailsse";
+  const selection = name || state.unknown ? null : selectionFrom(new URLSearchParams(win.location.search));
+  state.current = name || (selection && selectionTitle(selection));
+  if (state.current) {
+    doc.title = state.current + " · tailsse";
     setStatus(ui, "connecting", "Connecting…");
   }
   // For tests and the curious: how many lines are kept, held and received.
@@ -271,11 +313,16 @@ async function start(win) {
       last: state.store.entries.length ? state.store.entries[state.store.entries.length - 1].raw : null,
       received: state.stream.rx.received,
       mode: state.mode,
+      merged: state.merged,
+      share: state.stream.source ? state.stream.source.role || "own" : null,
     }),
     texts: () => state.store.entries.filter((e) => !e.meta).map((e) => e.raw),
   };
   await loadFiles(app);
-  if (!name && !state.unknown && state.files.length === 1 && !state.embed) show(app, state.files[0].name, "replace");
+  if (selection) show(app, selection, null);
+  else if (!name && !state.unknown && state.files.length === 1 && !state.embed) {
+    show(app, state.files[0].name, "replace");
+  }
   else show(app, name, null);
   listFiles(app);
 }

@@ -276,6 +276,7 @@ class PageHandler(BaseHandler):
         page = page.replace("{{mode}}", "embed" if self.embed else "page")
         page = page.replace("{{file}}", html.escape(name or "", quote=True))
         page = page.replace("{{unknown}}", html.escape(unknown or "", quote=True))
+        page = page.replace("{{lines}}", str(self.config.lines))  # the backlog a stream gets unasked
         policy = PAGE_POLICY
         if self.config.frame_ancestors.strip():
             # Empty means any page may frame the viewer: it shows only what the port serves.
