@@ -1,0 +1,212 @@
+"""Searches run in a process of their own, beside the server, never in it.
+
+A search is CPU work: reading and matching, up to SEARCH_BYTES per request. Run on the
+server's own threads it takes turns with the IOLoop for the GIL, and every live line
+waits for its turn. Here it runs in a scanner process, started by the server (``python -m
+tailsse.history.scanner``) when the first search comes, which shares nothing with it but
+a Unix socket: the server sends the open descriptors of the files to scan with the
+request (SCM_RIGHTS), so the scanner opens no file by name and reads only what the server
+opened, and gets back the matching lines' places and bytes. The server makes the ids.
+
+A scanner serves one request at a time; the server keeps WORKERS of them. When none can
+be started (or one dies), the scan runs on a thread of the server instead.
+
+Messages are a 4-byte length and a pickle, between the two halves of this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import pickle
+import socket
+import struct
+import subprocess
+import sys
+
+from tailsse.history.query import Query
+from tailsse.history.scan import Request, Result, scan
+
+log = logging.getLogger(__name__)
+
+FRAME = struct.Struct("!I")
+MAX_FDS = 256  # files of one timeline: the path and its generations
+WORKERS = 2
+
+
+class ScannerGone(RuntimeError):
+    """The scanner process could not be started, or went away during a request."""
+
+
+class Scanner:
+    """The server's side of one scanner process."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the lock belongs to
+
+    def _start(self) -> socket.socket:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tailsse.history.scanner", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            ours.close()
+            raise ScannerGone(f"cannot start the scanner process: {exc}") from exc
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self.sock = ours
+        return ours
+
+    def stop(self) -> None:
+        if self.sock is not None:
+            self.sock.close()  # the scanner ends at the end of its input
+            self.sock = None
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def busy(self) -> bool:
+        return self.lock.locked()
+
+    async def run(self, fds: list[int], req: Request) -> Result:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # (an asyncio lock belongs to one loop)
+            self.lock, self._loop = asyncio.Lock(), loop
+        async with self.lock:
+            sock = self.sock
+            if sock is None or self.proc is None or self.proc.poll() is not None:
+                self.stop()
+                sock = self._start()
+            try:
+                payload = pickle.dumps(req)
+                await _send_fds(loop, sock, FRAME.pack(len(payload)), fds)
+                await loop.sock_sendall(sock, payload)
+                (size,) = FRAME.unpack(await _read(loop, sock, FRAME.size))
+                status, value = pickle.loads(await _read(loop, sock, size))
+            except BaseException:
+                self.stop()  # a request cut in the middle: the stream is out of step
+                raise
+        if status != "ok":
+            raise ScannerGone(f"the scanner failed: {value}")
+        assert isinstance(value, Result)
+        return value
+
+
+class Scanners:
+    """WORKERS scanner processes, started when needed; a request takes a free one."""
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self.all = [Scanner() for _ in range(workers)]
+
+    async def run(self, fds: list[int], req: Request) -> Result:
+        free = next((s for s in self.all if not s.busy()), self.all[0])
+        try:
+            return await free.run(fds, req)
+        except (OSError, EOFError, pickle.UnpicklingError, struct.error) as exc:
+            raise ScannerGone(f"the scanner went away: {exc}") from exc
+
+    def pids(self) -> list[int]:
+        return [s.proc.pid for s in self.all if s.proc is not None and s.proc.poll() is None]
+
+    def stop(self) -> None:
+        for s in self.all:
+            s.stop()
+
+
+async def _send_fds(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, data: bytes, fds: list[int]
+) -> None:
+    while True:
+        try:
+            socket.send_fds(sock, [data], fds)
+            return
+        except BlockingIOError:
+            await asyncio.sleep(0.001)  # the scanner has not read its last reply's end yet
+
+
+async def _read(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = await loop.sock_recv(sock, size - len(data))
+        if not chunk:
+            raise EOFError("the scanner closed its socket")
+        data += chunk
+    return bytes(data)
+
+
+# -- the scanner process --
+
+
+def _receive(sock: socket.socket) -> tuple[bytes, list[int]] | None:
+    header, fds, _, _ = socket.recv_fds(sock, FRAME.size, MAX_FDS)
+    if not header:
+        return None
+    while len(header) < FRAME.size:
+        more = sock.recv(FRAME.size - len(header))
+        if not more:
+            return None
+        header += more
+    (size,) = FRAME.unpack(header)
+    body = bytearray()
+    while len(body) < size:
+        more = sock.recv(size - len(body))
+        if not more:
+            return None
+        body += more
+    return bytes(body), fds
+
+
+def serve(sock: socket.socket) -> None:
+    """Answer scans until the server closes the socket."""
+    queries: dict[tuple[str, bool, bool], Query] = {}
+    while True:
+        got = _receive(sock)
+        if got is None:
+            return
+        body, fds = got
+        try:
+            req = pickle.loads(body)
+            key = (req.text, req.regex, req.case)
+            query = queries.get(key) or Query(req.text, req.regex, req.case)
+            if len(queries) > 32:
+                queries.clear()
+            queries[key] = query
+            reply: tuple[str, object] = ("ok", scan(fds, req, query))
+        except Exception as exc:  # told to the server, which answers the request with it
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        finally:
+            for fd in fds:
+                os.close(fd)
+        payload = pickle.dumps(reply)
+        sock.sendall(FRAME.pack(len(payload)) + payload)
+
+
+scanners = Scanners()
+atexit.register(scanners.stop)
+
+
+def main(argv: list[str]) -> int:
+    sock = socket.socket(fileno=int(argv[1]))
+    try:
+        serve(sock)
+    except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
