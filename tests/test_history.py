@@ -318,6 +318,19 @@ async def test_a_search_goes_on_when_the_scanner_process_is_gone(http_server_cli
     assert scanner.scanners.pids() and not set(scanner.scanners.pids()) & set(killed)
 
 
+async def test_without_a_scanner_process_a_search_runs_on_a_thread(http_server_client, log_file, monkeypatch):
+    append(log_file, numbered("find me", 0, 30))
+    await caught_up(http_server_client, "find me 29")
+    expected = await get(http_server_client, "/api/search/app.log?q=me+1&limit=4")
+
+    async def refuse(fds, req):
+        raise scanner.ScannerGone("no scanner here")
+
+    monkeypatch.setattr(scanner.scanners, "run", refuse)
+    assert await get(http_server_client, "/api/search/app.log?q=me+1&limit=4") == expected
+    assert texts(expected["matches"]) == ["find me 19", "find me 18", "find me 17", "find me 16"]
+
+
 async def test_time_finds_the_first_line_at_or_after_it(http_server_client, log_file):
     base = parse_time("2026-12-01T00:00:00Z")
     rows = []

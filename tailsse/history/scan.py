@@ -10,12 +10,15 @@ the processor's cache between the read and the match. A scan ends at ``limit`` m
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
+from tailsse.following.lines import FINGERPRINT_BYTES, fingerprint
 from tailsse.history.query import Query
+from tailsse.history.timeline import history_line
 
 BLOCK_SECONDS = 0.00025  # what one block should take to scan
 BLOCK_MIN, BLOCK_MAX = 64 * 1024, 4 * 1024 * 1024
@@ -52,6 +55,41 @@ class Result(NamedTuple):
     found: list[Found]
     more: tuple[int, int] | None  # (index, offset) where the next scan continues; None: the beginning
     scanned: int
+
+
+class Answer(NamedTuple):
+    """A scan's matches as the API's JSON list already (ids as the stream makes them)."""
+
+    matches: str
+    more: tuple[int, int] | None
+    scanned: int
+
+
+def answer(fds: list[int], req: Request, query: Query | None = None) -> Answer:
+    """:func:`scan`, and its matches encoded where the scan ran, not on the IOLoop."""
+    found, more, scanned = scan(fds, req, query)
+    return Answer(encode(fds, found, req.max_line), more, scanned)
+
+
+def encode(fds: list[int], found: list[Found], max_line: int) -> str:
+    """The lines as the JSON list ``[{"id": ID, "text": TEXT}, ...]`` of a search answer."""
+    inodes: dict[int, int] = {}
+    heads: dict[int, int] = {}  # the fingerprint of any offset past the first bytes
+    out = []
+    for f in found:
+        fd = fds[f.part]
+        ino = inodes.get(f.part)
+        if ino is None:
+            ino = inodes[f.part] = os.fstat(fd).st_ino
+        if f.end < FINGERPRINT_BYTES:
+            check = fingerprint(fd, f.end)
+        else:
+            check = heads.get(f.part, -1)
+            if check < 0:
+                check = heads[f.part] = fingerprint(fd, f.end)
+        line = history_line(f"{ino:x}-", f.end, check, f.data, f.piece, max_line)
+        out.append({"id": line.id, "text": line.text})
+    return json.dumps(out)
 
 
 def older(ends: tuple[int, ...], index: int, offset: int) -> tuple[int, int]:

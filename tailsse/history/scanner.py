@@ -27,7 +27,7 @@ import subprocess
 import sys
 
 from tailsse.history.query import Query
-from tailsse.history.scan import Request, Result, scan
+from tailsse.history.scan import Answer, Request, answer
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Scanner:
     def busy(self) -> bool:
         return self.lock.locked()
 
-    async def run(self, fds: list[int], req: Request) -> Result:
+    async def run(self, fds: list[int], req: Request) -> Answer:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # (an asyncio lock belongs to one loop)
             self.lock, self._loop = asyncio.Lock(), loop
@@ -102,7 +102,7 @@ class Scanner:
                 raise
         if status != "ok":
             raise ScannerGone(f"the scanner failed: {value}")
-        assert isinstance(value, Result)
+        assert isinstance(value, Answer)
         return value
 
 
@@ -112,7 +112,7 @@ class Scanners:
     def __init__(self, workers: int = WORKERS) -> None:
         self.all = [Scanner() for _ in range(workers)]
 
-    async def run(self, fds: list[int], req: Request) -> Result:
+    async def run(self, fds: list[int], req: Request) -> Answer:
         free = next((s for s in self.all if not s.busy()), self.all[0])
         try:
             return await free.run(fds, req)
@@ -185,7 +185,7 @@ def serve(sock: socket.socket) -> None:
             if len(queries) > 32:
                 queries.clear()
             queries[key] = query
-            reply: tuple[str, object] = ("ok", scan(fds, req, query))
+            reply: tuple[str, object] = ("ok", answer(fds, req, query))
         except Exception as exc:  # told to the server, which answers the request with it
             reply = ("error", f"{type(exc).__name__}: {exc}")
         finally:

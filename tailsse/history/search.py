@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tailsse.history import scanner
 from tailsse.history.query import Query
-from tailsse.history.scan import BLOCK_MIN, Request, Result, scan
-from tailsse.history.timeline import Place, Timeline, history_line
-from tailsse.sources.base import HistoryLine
+from tailsse.history.scan import BLOCK_MIN, Answer, Request, answer
+from tailsse.history.timeline import Place, Timeline
+from tailsse.sources.base import RawJSON
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,11 @@ __all__ = ["BLOCK_MIN", "SEARCH_BYTES", "SEARCH_SECONDS", "search"]
 
 async def search(
     timeline: Timeline, query: Query, place: Place, limit: int
-) -> tuple[list[HistoryLine], Place | None, int]:
+) -> tuple[RawJSON, Place | None, int]:
     """Lines matching ``query`` at or before ``place``, newest first.
 
-    Returns the matches, where to continue (None: the beginning was reached) and how many
-    bytes were scanned.
+    Returns the matches (as the answer's JSON list already), where to continue (None: the
+    beginning was reached) and how many bytes were scanned.
     """
     parts = timeline.parts
     fds = [part.seg.fd for part in parts]
@@ -57,24 +57,19 @@ async def search(
         result = await scanner.scanners.run(fds, req)
     except scanner.ScannerGone as exc:
         result = await _on_a_thread(fds, req, query, exc)
-    lines = []
-    for found in result.found:
-        seg = parts[found.part].seg
-        check = seg.fingerprint(found.end)
-        lines.append(
-            history_line(f"{seg.ino:x}-", found.end, check, found.data, found.piece, timeline.max_line)
-        )
     more = Place(*result.more) if result.more is not None else None
-    return lines, more, result.scanned
+    return RawJSON(result.matches), more, result.scanned
 
 
-async def _on_a_thread(fds: list[int], req: Request, query: Query, why: Exception) -> Result:
+async def _on_a_thread(fds: list[int], req: Request, query: Query, why: Exception) -> Answer:
     """The scan on a thread of the server, when no scanner process can do it."""
     global _warned
     if not _warned:
         log.warning("searching on a thread of the server instead: %s", why)
         _warned = True
-    task = asyncio.ensure_future(asyncio.get_running_loop().run_in_executor(_threads, scan, fds, req, query))
+    task = asyncio.ensure_future(
+        asyncio.get_running_loop().run_in_executor(_threads, answer, fds, req, query)
+    )
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:

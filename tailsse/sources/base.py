@@ -100,10 +100,14 @@ class LinesPage:
 class SearchPage:
     """Matching lines, newest first; where the next request continues; bytes scanned and in all."""
 
-    matches: list[HistoryLine]
+    matches: list[HistoryLine] | RawJSON  # RawJSON: the answer's list, encoded where it was found
     next: str | None
     scanned: int
     size: int | None
+
+
+class RawJSON(str):
+    """Text that is a JSON value already, put into an answer as it is."""
 
 
 @dataclass

@@ -14,7 +14,7 @@ from tornado.log import app_log
 from tornado.web import HTTPError
 
 from tailsse.config import Config
-from tailsse.sources.base import Channel
+from tailsse.sources.base import Channel, RawJSON
 from tailsse.sources.catalog import Catalog
 from tailsse.webapp.auth import COOKIE_NAME, Authenticator, parse_basic, parse_bearer
 from tailsse.webapp.security import RedactedSummary
@@ -149,7 +149,7 @@ class BaseHandler(RedactedSummary):
         """Answer with a JSON document that is never cached."""
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
-        self.finish(json.dumps(body))
+        self.finish(dumps(body))
 
     async def channel(self, name: str) -> Channel:
         """The channel for a name, or 404."""
@@ -157,3 +157,13 @@ class BaseHandler(RedactedSummary):
         if channel is None:
             raise HTTPError(404, "no such file")
         return channel
+
+
+def dumps(body: object) -> str:
+    """JSON text of ``body``; a RawJSON value of a top-level object is put in as it is."""
+    if isinstance(body, dict) and any(isinstance(v, RawJSON) for v in body.values()):
+        items = (
+            f"{json.dumps(k)}: {v if isinstance(v, RawJSON) else json.dumps(v)}" for k, v in body.items()
+        )
+        return "{" + ", ".join(items) + "}"
+    return json.dumps(body)

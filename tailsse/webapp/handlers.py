@@ -10,7 +10,7 @@ from tornado.web import HTTPError, RedirectHandler
 
 from tailsse.history.query import Query, QueryError
 from tailsse.history.timestamps import iso, parse_time
-from tailsse.sources.base import Channel, History, HistoryError, HistoryLine
+from tailsse.sources.base import Channel, History, HistoryError, HistoryLine, RawJSON
 from tailsse.sources.merged_ids import MAX_FILES
 from tailsse.sse import encode as sse
 from tailsse.webapp.base import BaseHandler, Services
@@ -190,8 +190,9 @@ class SearchHandler(HistoryHandler):
         before = self.get_query_argument("before", None)
         limit = self.integer("limit", 100, MAX_MATCHES)
         page = await history.search(query, None if before in (None, "end") else before, limit)
+        matches = page.matches
         return {
-            "matches": _lines(page.matches),
+            "matches": matches if isinstance(matches, RawJSON) else _lines(matches),
             "next": page.next,
             "scanned": page.scanned,
             "size": page.size,
