@@ -4,6 +4,7 @@
 // to follow. Navigation (app.show, app.listFiles, app.pageUrl) comes from the entry point.
 
 import { stepResult, wireFinder } from "./finder.js";
+import { wireLevels } from "./levelbar.js";
 import { toStart } from "./history.js";
 import { endId, prettyOf, showsPretty } from "./lines.js";
 import { clampKeep, filterOptions, linePath, nextTheme } from "./settings.js";
@@ -23,6 +24,7 @@ export function wire(app) {
   wireKeys(app);
   wireTravel(app);
   wireFinder(app);
+  wireLevels(app);
 }
 
 function keepUrl(app) {

@@ -52,9 +52,11 @@ const plural = (n, one, many) => n.toLocaleString() + (n === 1 ? one : many);
  * The toolbar's count from a store's counts: {text, bad, title}. title is null when it
  * should stay as it was (an invalid regular expression says nothing about the lines).
  */
-export function countLabel(store, { filtering, invalid, keep }) {
+export function countLabel(store, { filtering, matching = true, invalid, keep }) {
   if (invalid) return { text: "invalid regular expression", bad: true, title: null };
-  const text = filtering
+  const text = filtering && !matching
+    ? `${store.matchLines.toLocaleString()} of ${plural(store.lines, " line", " lines")}`
+    : filtering
     ? `${plural(store.matchCount, " match", " matches")} in ${store.matchLines.toLocaleString()} of ${store.lines.toLocaleString()} lines`
     : plural(store.lines, " line", " lines");
   const title =

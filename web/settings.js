@@ -2,6 +2,8 @@
 // page URLs that carry the filter. Pure: parameters come in as URLSearchParams and the
 // remembered values through a function, so nothing here touches location or storage.
 
+import { levelsParam, parseLevels } from "./levelfilter.js";
+
 export const DEFAULT_KEEP = 10000;
 export const MIN_KEEP = 100;
 export const MAX_KEEP = 1000000;
@@ -33,12 +35,13 @@ export function nextTheme(theme) {
   return names[(names.indexOf(theme) + 1) % names.length];
 }
 
-/** The filter as the URL gives it: {filter, regex, matchCase}. */
+/** The filter as the URL gives it: {filter, regex, matchCase, levels}. */
 export function filterOptions(params) {
   return {
     filter: params.get("filter") || "",
     regex: flag(params.get("regex"), false),
     matchCase: flag(params.get("case"), false),
+    levels: parseLevels(params.get("levels")),
   };
 }
 
@@ -91,12 +94,14 @@ export function lineAt(params) {
  */
 export function pageQuery(search, opts) {
   const q = new URLSearchParams(search);
-  for (const key of ["filter", "regex", "case", "at"]) q.delete(key);
+  for (const key of ["filter", "regex", "case", "at", "levels"]) q.delete(key);
   if (opts.filter) {
     q.set("filter", opts.filter);
     if (opts.regex) q.set("regex", "1");
     if (opts.matchCase) q.set("case", "1");
   }
+  const levels = levelsParam(opts.levels);
+  if (levels) q.set("levels", levels);
   return q.toString();
 }
 

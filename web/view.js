@@ -3,7 +3,7 @@
 // fetched from the server again on resume), older lines come in at the top while what is
 // in view stays put, and the counts follow the filter. Rows themselves are chunks.js's.
 
-import { applyFilter, compileFilter } from "./filter.js";
+import { compileFilter } from "./filter.js";
 import { countLabel, jumpLabel } from "./format.js";
 import {
   appendShown,
@@ -17,12 +17,14 @@ import {
 } from "./chunks.js";
 import * as store from "./store.js";
 import { renderRow } from "./render.js";
+import { syncLevels } from "./levelbar.js";
+import { applyRules, compileRules, rulesActive } from "./rules.js";
 import { hideTools } from "./tools.js";
 
-const filtering = (state) => state.filter.matcher !== null;
+const filtering = (state) => state.filter.matcher !== null || rulesActive(state.filter);
 
 function filtered(state, e) {
-  return applyFilter(e, state.filter.matcher, state.opts.json);
+  return applyRules(e, state.filter, state.opts.json);
 }
 
 // ---- following and pausing
@@ -207,19 +209,22 @@ export function keepChanged(app) {
 /** Compiles the filter options into state.filter, and marks the box when invalid. */
 export function compile({ state, ui }) {
   const opts = state.opts;
-  state.filter = compileFilter(opts.filter, opts);
+  state.filter = Object.assign(compileFilter(opts.filter, opts), compileRules(opts));
   ui.search.classList.toggle("invalid", state.filter.invalid);
 }
 
-export function syncCount({ state, ui }) {
+export function syncCount(app) {
+  const { state, ui } = app;
   const label = countLabel(state.store, {
     filtering: filtering(state),
+    matching: state.filter.matcher !== null,
     invalid: state.filter.invalid,
     keep: state.opts.keep,
   });
   ui.count.textContent = label.text;
   ui.count.className = label.bad ? "count bad" : "count";
   if (label.title !== null) ui.count.title = label.title;
+  syncLevels(app);
 }
 
 /** After the filter or the JSON toggle changed: every entry is filtered and drawn again. */

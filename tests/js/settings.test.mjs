@@ -52,6 +52,7 @@ describe("readOptions", () => {
       filter: "",
       regex: false,
       matchCase: false,
+      levels: null,
     });
   });
 

@@ -1,0 +1,121 @@
+"""What operators reach for, in a real browser: levels, exclude and highlight rules, entries
+of several lines, the lines' own times, JSON and logfmt fields, the background tab, phones."""
+
+from __future__ import annotations
+
+from tests import test_browser
+from tests.test_browser import line_texts, wait_rows, wait_status, write_lines
+
+# The browser tests' fixtures: one chromium for the module, fresh pages checked for errors.
+browser = test_browser.browser
+new_page = test_browser.new_page
+
+
+def level_count(page, level: str) -> str:
+    return page.inner_text(f"#levels button[data-level={level}] .n")
+
+
+def target_text(page) -> str:
+    return page.inner_text("#log .row[data-target] .tx")
+
+
+def wait_target(page, text: str) -> None:
+    page.wait_for_function(
+        "t => document.querySelector('#log .row[data-target] .tx')?.textContent === t", arg=text
+    )
+
+
+# ---------------------------------------------------------------------------- levels
+
+LEVELED = [
+    "2026-12-01T10:00:00Z INFO started",
+    "2026-12-01T10:00:01Z DEBUG cache warm",
+    "2026-12-01T10:00:02Z ERROR db: boom one",
+    "2026-12-01T10:00:03Z WARN slow query",
+    "2026-12-01T10:00:04Z DEBUG cache hit",
+    "2026-12-01T10:00:05Z ERROR db: boom two",
+    "no level on this one",
+]
+
+
+def test_level_buttons_count_filter_lines_and_the_url(server_process, log_file, new_page):
+    write_lines(log_file, LEVELED)
+    server = server_process(str(log_file))
+    page = new_page().page
+    page.goto(server.url + "view/app.log")
+    wait_rows(page, 7)
+    counts = {lv: level_count(page, lv) for lv in ("error", "warn", "info", "debug", "other")}
+    assert counts == {"error": "2", "warn": "1", "info": "1", "debug": "2", "other": "1"}
+    # Levels with no line have no button.
+    assert page.locator("#levels button[data-level=fatal]").is_hidden()
+
+    page.click("#levels button[data-level=debug]")
+    wait_rows(page, 5)
+    assert not any("DEBUG" in t for t in line_texts(page))
+    assert page.get_attribute("#levels button[data-level=debug]", "aria-pressed") == "false"
+    assert page.inner_text("#count") == "5 of 7 lines"
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('levels') === 'fatal,error,warn,info,trace,other'"
+    )
+    # New lines go through the filter; the counts follow.
+    write_lines(log_file, ["2026-12-01T10:00:06Z DEBUG again", "2026-12-01T10:00:07Z ERROR three"])
+    wait_rows(page, 6)
+    assert level_count(page, "debug") == "3" and level_count(page, "error") == "3"
+
+    # Shift+click: that level alone; the filter box narrows further.
+    page.click("#levels button[data-level=error]", modifiers=["Shift"])
+    wait_rows(page, 3)
+    assert all(" ERROR " in t for t in line_texts(page))
+    page.fill("#filter", "boom")
+    wait_rows(page, 2)
+    assert page.inner_text("#count") == "2 matches in 2 of 9 lines"
+
+    # The link says it: a new page shows the same.
+    page.goto(server.url + "view/app.log?levels=warn,other")
+    wait_rows(page, 2)
+    assert line_texts(page) == ["2026-12-01T10:00:03Z WARN slow query", "no level on this one"]
+
+
+def test_level_filter_applies_to_the_whole_file_search(server_process, log_file, new_page):
+    write_lines(log_file, LEVELED)
+    server = server_process(str(log_file))
+    page = new_page().page
+    page.goto(server.url + "view/app.log?levels=error")
+    wait_rows(page, 2)
+    page.fill("#find", "db:")
+    page.press("#find", "Enter")
+    page.wait_for_selector("#results-count:has-text('2 matches in the whole file')")
+    page.fill("#find", "slow")
+    page.press("#find", "Enter")
+    page.wait_for_selector("#results-count:has-text('1 more hidden by the level filter')")
+    assert page.locator("#results-list button").count() == 0
+    # Showing warnings again searches again.
+    page.click("#levels button[data-level=warn]")
+    page.wait_for_function("() => document.querySelectorAll('#results-list button').length === 1")
+    assert page.inner_text("#results-list button") == LEVELED[3]
+    assert "hidden" not in page.inner_text("#results-count")
+
+
+def test_next_and_previous_error_with_the_keyboard(server_process, log_file, new_page):
+    lines = [f"2026-12-01 {'ERROR' if i % 100 == 50 else 'INFO'} line {i:04d}" for i in range(400)]
+    write_lines(log_file, lines)
+    server = server_process(str(log_file), "--lines", "400")
+    page = new_page().page
+    page.goto(server.url + "view/app.log")
+    wait_rows(page, 400)
+    wait_status(page, "live")
+    page.locator("#log").focus()
+    page.keyboard.press("Shift+E")  # following: the last error
+    wait_target(page, lines[350])
+    page.wait_for_selector("html.paused", state="attached")
+    page.keyboard.press("Shift+E")
+    wait_target(page, lines[250])
+    page.keyboard.press("e")
+    wait_target(page, lines[350])
+    page.keyboard.press("e")  # none below: it stays, and says so
+    page.wait_for_selector("#toast:has-text('No error below')")
+    assert target_text(page) == lines[350]
+    assert page.locator("#log .row[data-target]").count() == 1
+    # The line gone to is in view.
+    box, view = page.locator("#log .row[data-target]").bounding_box(), page.locator("#log").bounding_box()
+    assert view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"]
