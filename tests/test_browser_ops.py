@@ -3,6 +3,8 @@ of several lines, the lines' own times, JSON and logfmt fields, the background t
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 from tests import test_browser
 from tests.test_browser import line_texts, wait_rows, wait_status, write_lines
 
@@ -87,7 +89,7 @@ def test_level_filter_applies_to_the_whole_file_search(server_process, log_file,
     page.wait_for_selector("#results-count:has-text('2 matches in the whole file')")
     page.fill("#find", "slow")
     page.press("#find", "Enter")
-    page.wait_for_selector("#results-count:has-text('1 more hidden by the level filter')")
+    page.wait_for_selector("#results-count:has-text('1 more hidden by the level or exclude filter')")
     assert page.locator("#results-list button").count() == 0
     # Showing warnings again searches again.
     page.click("#levels button[data-level=warn]")
@@ -119,3 +121,108 @@ def test_next_and_previous_error_with_the_keyboard(server_process, log_file, new
     # The line gone to is in view.
     box, view = page.locator("#log .row[data-target]").bounding_box(), page.locator("#log").bounding_box()
     assert view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"]
+
+
+# ---------------------------------------------------------------------------- exclude and highlight
+
+COLOURS = ["yellow", "green", "blue", "purple", "red", "orange"]
+
+# The colour and the background a painted element shows, as [r, g, b] each.
+PAINT = """el => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const cs = getComputedStyle(el);
+  return { fg: rgb(cs.color), bg: rgb(cs.backgroundColor) };
+}"""
+
+
+def luminance(rgb: list[float]) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: list[float], b: list[float]) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def query(page) -> dict:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def test_exclude_and_highlight_from_the_url_and_the_page(server_process, log_file, new_page):
+    write_lines(
+        log_file,
+        [
+            "GET /healthz 200",
+            "GET /api/users 200 in 3 ms",
+            "POST /api/orders 503 upstream timeout",
+            "GET /healthz 200",
+            "GET /api/orders 200",
+        ],
+    )
+    server = server_process(str(log_file))
+    page = new_page().page
+    page.goto(server.url + "view/app.log?exclude=/healthz&highlight=red:timeout&highlight=/5\\d\\d/")
+    wait_rows(page, 3)
+    assert not any("healthz" in t for t in line_texts(page))
+    assert page.input_value("#exclude") == "/healthz"
+    assert page.locator("#log .hl-red").all_inner_texts() == ["timeout"]
+    assert page.locator("#log .hl-green").all_inner_texts() == ["503"]
+    assert page.locator("#hl-list .hl-chip > span").all_inner_texts() == ["timeout", "/5\\d\\d/"]
+    assert page.inner_text("#count") == "3 of 5 lines"
+
+    # In the page: exclude more, add a rule; the URL follows, so the link shows the same.
+    page.fill("#exclude", "orders")
+    page.wait_for_function("() => !document.querySelector('#log').textContent.includes('orders')")
+    assert line_texts(page) == ["GET /healthz 200", "GET /api/users 200 in 3 ms", "GET /healthz 200"]
+    page.fill("#hl-text", "users")
+    page.select_option("#hl-colour", "blue")
+    page.click("#hl-add")
+    page.wait_for_selector("#log .hl-blue")
+    assert page.locator("#log .hl-blue").all_inner_texts() == ["users"]
+    page.wait_for_function("() => new URLSearchParams(location.search).getAll('highlight').length === 3")
+    assert query(page)["exclude"] == ["orders"]
+    assert query(page)["highlight"] == ["red:timeout", "green:/5\\d\\d/", "blue:users"]
+    # New lines are painted and excluded too.
+    write_lines(log_file, ["GET /api/orders 200", "GET /api/users 200 timeout"])
+    page.wait_for_function("() => document.querySelectorAll('#log .hl-blue').length === 2")
+    assert page.locator("#log .hl-red").count() == 1
+    # A chip's button removes its rule.
+    page.click("#hl-list .hl-chip:has-text('users') button")
+    page.wait_for_function("() => !document.querySelector('#log .hl-blue')")
+    page.wait_for_function("() => new URLSearchParams(location.search).getAll('highlight').length === 2")
+
+    url = page.url
+    other = new_page().page
+    other.goto(url)
+    wait_rows(other, 4)
+    assert line_texts(other) == line_texts(page)
+    assert other.locator("#log .hl-red").count() == 1
+
+
+def test_highlights_stay_readable_in_both_themes(server_process, log_file, new_page):
+    ansi = "\x1b[32mgreen\x1b[0m"
+    write_lines(log_file, [f"2026-12-01 ERROR {c}-word {ansi} here" for c in COLOURS])
+    server = server_process(str(log_file))
+    rules = (
+        "&".join(f"highlight={c}:{c}-word" for c in COLOURS) + "&highlight=orange:ERROR&highlight=blue:green"
+    )
+    for theme in ("light", "dark"):
+        page = new_page().page
+        page.goto(server.url + f"view/app.log?theme={theme}&{rules}")
+        wait_rows(page, len(COLOURS))
+        for colour in COLOURS:
+            for el in page.locator(f"#log .hl-{colour}").element_handles():
+                paint = el.evaluate(PAINT)
+                assert contrast(paint["fg"], paint["bg"]) >= 4.5, (theme, colour, paint)
+        # A level word and ANSI text inside a highlight take the highlight's colour.
+        for inner in ("#log .hl-orange .lvl", "#log .hl-blue span"):
+            el = page.locator(inner).first
+            outer = el.evaluate("el => getComputedStyle(el.closest('.hl')).color")
+            assert el.evaluate("el => getComputedStyle(el).color") == outer, (theme, inner)
+        paint = page.locator("#log .hl-blue").first.evaluate(PAINT)
+        assert contrast(paint["fg"], paint["bg"]) >= 4.5

@@ -5,6 +5,7 @@
 
 import { stepResult, wireFinder } from "./finder.js";
 import { wireLevels } from "./levelbar.js";
+import { wireRules } from "./rulebar.js";
 import { toStart } from "./history.js";
 import { endId, prettyOf, showsPretty } from "./lines.js";
 import { clampKeep, filterOptions, linePath, nextTheme } from "./settings.js";
@@ -25,6 +26,7 @@ export function wire(app) {
   wireTravel(app);
   wireFinder(app);
   wireLevels(app);
+  wireRules(app);
 }
 
 function keepUrl(app) {

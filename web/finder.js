@@ -6,6 +6,7 @@ import { compileFilter, findHits } from "./filter.js";
 import { getJson, problem, showAround } from "./history.js";
 import { lineEntry, prepare } from "./lines.js";
 import { fillText } from "./render.js";
+import { highlightMarks } from "./highlight.js";
 import { dropHidden } from "./rules.js";
 import { createSearch, goesOn, searchLabel, searchQuery, takePage } from "./search.js";
 
@@ -103,7 +104,7 @@ function sync(app, running) {
   const search = state.finder.search;
   if (!search) return;
   const label = searchLabel(search, running && !!state.finder.abort);
-  const hidden = search.hidden ? ` · ${search.hidden.toLocaleString()} more hidden by the level filter` : "";
+  const hidden = search.hidden ? ` · ${search.hidden.toLocaleString()} more hidden by the level or exclude filter` : "";
   ui.resultsCount.textContent = label.text + hidden;
   ui.resultsCount.classList.toggle("bad", label.bad);
   const busy = !!state.finder.abort;
@@ -123,7 +124,7 @@ function show(app, matches) {
     const button = doc.createElement("button");
     button.type = "button";
     button.tabIndex = -1;
-    fillText(doc, button, e.plain, e.runs, null, hits);
+    fillText(doc, button, e.plain, e.runs, null, hits, highlightMarks(state.filter.highlights, e.plain));
     const at = index++;
     button.addEventListener("click", () => open(app, at));
     const li = doc.createElement("li");

@@ -1,39 +1,60 @@
 // What a line must be to be shown, past the filter box: its level among those shown (the
-// level filter). Applied to the lines kept and to the whole file's search results alike.
-// Pure: no DOM.
+// level filter) and no match of the exclude filter; and where the highlight rules paint it.
+// Applied to the lines kept and to the whole file's search results alike. Pure: no DOM.
 
-import { applyFilter } from "./filter.js";
-import { prepare } from "./lines.js";
+import { applyFilter, compileFilter } from "./filter.js";
+import { compileHighlights, highlightMarks } from "./highlight.js";
+import { displayText, prepare } from "./lines.js";
 import { levelShown } from "./levelfilter.js";
 
-/** The rules of the options: {levels}; active when any would hide a line. */
+/**
+ * The rules of the options: {levels, exclude, excludeInvalid, highlights}. exclude is a
+ * RegExp (the filter box's regex and case toggles apply) or null.
+ */
 export function compileRules(opts) {
-  return { levels: opts.levels || null };
+  const exclude = compileFilter(opts.exclude || "", opts);
+  return {
+    levels: opts.levels || null,
+    exclude: exclude.matcher,
+    excludeInvalid: exclude.invalid,
+    highlights: compileHighlights(opts.highlight),
+  };
 }
 
 /** Whether the rules can hide a line. */
 export function rulesActive(rules) {
-  return !!rules.levels;
+  return !!rules.levels || !!rules.exclude;
 }
 
-/** Whether a prepared line passes the rules (the filter box aside). */
-export function ruleShown(rules, e) {
-  return levelShown(rules.levels, e);
+/** Whether a prepared line passes the rules (the filter box aside); text: what it shows. */
+export function ruleShown(rules, e, text) {
+  if (!levelShown(rules.levels, e)) return false;
+  if (rules.exclude) {
+    rules.exclude.lastIndex = 0;
+    if (rules.exclude.test(text)) return false;
+  }
+  return true;
 }
 
 /**
- * Filters an entry (filter.js's applyFilter), then the rules: sets e.shown, e.hits and
- * e.count. Every line is prepared (its level counts, shown or not).
+ * Filters an entry (filter.js's applyFilter), then the rules: sets e.shown, e.hits,
+ * e.count and e.hl (the highlight marks). Every line is prepared (its level counts, shown
+ * or not).
  */
 export function applyRules(e, filter, jsonByDefault) {
   applyFilter(e, filter.matcher, jsonByDefault);
+  e.hl = null;
   if (e.meta) return e;
   prepare(e);
-  if (e.shown && !ruleShown(filter, e)) {
+  if (!e.shown) return e;
+  const text = displayText(e, jsonByDefault);
+  if (!ruleShown(filter, e, text)) {
     e.shown = false;
     e.hits = null;
     e.count = 0;
+    return e;
   }
+  e.hl = highlightMarks(filter.highlights, text);
   return e;
 }
 
@@ -43,7 +64,7 @@ export function applyRules(e, filter, jsonByDefault) {
  */
 export function dropHidden(search, added, filter) {
   if (!rulesActive(filter)) return added;
-  const kept = added.filter((m) => ruleShown(filter, prepare({ meta: false, raw: m.text, plain: null })));
+  const kept = added.filter((m) => ruleShown(filter, prepare({ meta: false, raw: m.text, plain: null }), m.text));
   const hidden = added.length - kept.length;
   if (!hidden) return added;
   search.matches.splice(search.matches.length - added.length, added.length, ...kept);

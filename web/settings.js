@@ -2,6 +2,7 @@
 // page URLs that carry the filter. Pure: parameters come in as URLSearchParams and the
 // remembered values through a function, so nothing here touches location or storage.
 
+import { parseRules, ruleParam } from "./highlight.js";
 import { levelsParam, parseLevels } from "./levelfilter.js";
 
 export const DEFAULT_KEEP = 10000;
@@ -35,13 +36,15 @@ export function nextTheme(theme) {
   return names[(names.indexOf(theme) + 1) % names.length];
 }
 
-/** The filter as the URL gives it: {filter, regex, matchCase, levels}. */
+/** The filter as the URL gives it: {filter, regex, matchCase, levels, exclude, highlight}. */
 export function filterOptions(params) {
   return {
     filter: params.get("filter") || "",
     regex: flag(params.get("regex"), false),
     matchCase: flag(params.get("case"), false),
     levels: parseLevels(params.get("levels")),
+    exclude: params.get("exclude") || "",
+    highlight: parseRules(params.getAll("highlight")),
   };
 }
 
@@ -94,7 +97,7 @@ export function lineAt(params) {
  */
 export function pageQuery(search, opts) {
   const q = new URLSearchParams(search);
-  for (const key of ["filter", "regex", "case", "at", "levels"]) q.delete(key);
+  for (const key of ["filter", "regex", "case", "at", "levels", "exclude", "highlight"]) q.delete(key);
   if (opts.filter) {
     q.set("filter", opts.filter);
     if (opts.regex) q.set("regex", "1");
@@ -102,6 +105,8 @@ export function pageQuery(search, opts) {
   }
   const levels = levelsParam(opts.levels);
   if (levels) q.set("levels", levels);
+  if (opts.exclude) q.set("exclude", opts.exclude);
+  for (const rule of opts.highlight || []) q.append("highlight", ruleParam(rule));
   return q.toString();
 }
 

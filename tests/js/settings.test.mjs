@@ -53,6 +53,8 @@ describe("readOptions", () => {
       regex: false,
       matchCase: false,
       levels: null,
+      exclude: "",
+      highlight: [],
     });
   });
 
