@@ -13,8 +13,13 @@ browser = test_browser.browser
 new_page = test_browser.new_page
 
 
-def level_count(page, level: str) -> str:
-    return page.inner_text(f"#levels button[data-level={level}] .n")
+def wait_counts(page, counts: dict[str, int]) -> None:
+    """Wait until the level buttons show these counts (they are redrawn a few times a second)."""
+    page.wait_for_function(
+        """counts => Object.entries(counts).every(([lv, n]) =>
+             document.querySelector(`#levels button[data-level=${lv}] .n`)?.textContent === String(n))""",
+        arg=counts,
+    )
 
 
 def target_text(page) -> str:
@@ -46,8 +51,7 @@ def test_level_buttons_count_filter_lines_and_the_url(server_process, log_file, 
     page = new_page().page
     page.goto(server.url + "view/app.log")
     wait_rows(page, 7)
-    counts = {lv: level_count(page, lv) for lv in ("error", "warn", "info", "debug", "other")}
-    assert counts == {"error": "2", "warn": "1", "info": "1", "debug": "2", "other": "1"}
+    wait_counts(page, {"error": 2, "warn": 1, "info": 1, "debug": 2, "other": 1})
     # Levels with no line have no button.
     assert page.locator("#levels button[data-level=fatal]").is_hidden()
 
@@ -62,7 +66,7 @@ def test_level_buttons_count_filter_lines_and_the_url(server_process, log_file, 
     # New lines go through the filter; the counts follow.
     write_lines(log_file, ["2026-12-01T10:00:06Z DEBUG again", "2026-12-01T10:00:07Z ERROR three"])
     wait_rows(page, 6)
-    assert level_count(page, "debug") == "3" and level_count(page, "error") == "3"
+    wait_counts(page, {"debug": 3, "error": 3})
 
     # Shift+click: that level alone; the filter box narrows further.
     page.click("#levels button[data-level=error]", modifiers=["Shift"])
@@ -226,3 +230,102 @@ def test_highlights_stay_readable_in_both_themes(server_process, log_file, new_p
             assert el.evaluate("el => getComputedStyle(el).color") == outer, (theme, inner)
         paint = page.locator("#log .hl-blue").first.evaluate(PAINT)
         assert contrast(paint["fg"], paint["bg"]) >= 4.5
+
+
+# ---------------------------------------------------------------------------- entries of several lines
+
+JAVA = [
+    "2026-12-01 10:00:00 ERROR request failed",
+    "java.lang.IllegalStateException: boom",
+    "\tat com.example.Foo.bar(Foo.java:10)",
+    "\tat com.example.Main.main(Main.java:3)",
+    "Caused by: java.io.IOException: NullPointer in disk",
+    "\t... 12 more",
+]
+PYTHON = [
+    "2026-12-01 10:00:02 ERROR handler crashed",
+    "Traceback (most recent call last):",
+    '  File "app.py", line 3, in <module>',
+    "    main()",
+    "ValueError: bad value",
+]
+INFO = "2026-12-01 10:00:03 INFO all good"
+
+
+def rows_shown(page) -> int:
+    return page.locator("#log .row:not(.meta)").count()
+
+
+def test_a_stack_trace_is_one_entry_folded_filtered_and_copied_whole(server_process, log_file, new_page):
+    write_lines(log_file, [*JAVA, INFO, *PYTHON])
+    server = server_process(str(log_file))
+    p = new_page(permissions=["clipboard-read", "clipboard-write"])
+    page = p.page
+    page.goto(server.url + "view/app.log")
+    wait_rows(page, 12)
+    assert page.locator("#log .row.cont").count() == 9
+    assert page.locator("#log .row.head").count() == 2
+    # One entry counts once for its level.
+    wait_counts(page, {"error": 2, "info": 1, "other": 0})
+    assert page.locator("#levels button[data-level=other]").is_hidden()
+
+    # A match in one line of the trace shows the whole entry.
+    page.fill("#filter", "nullpointer")
+    wait_rows(page, 6)
+    assert line_texts(page) == JAVA
+    assert page.locator("#log mark").all_inner_texts() == ["NullPointer"]
+    # An exclude that matches one line hides all of it.
+    page.fill("#filter", "")
+    wait_rows(page, 12)
+    page.fill("#exclude", "Main.java")
+    wait_rows(page, 6)
+    assert line_texts(page) == [INFO, *PYTHON]
+    page.fill("#exclude", "")
+    wait_rows(page, 12)
+
+    # Folded: only the first line stays, saying how many more there are.
+    head = page.locator("#log .row.head", has_text="handler crashed")
+    head.locator(".fold").click()
+    wait_rows(page, 8)
+    assert page.inner_text("#log .row.head .folded") == "+4 more lines"
+    assert page.get_attribute("#log .row.head:has-text('handler crashed') .fold", "aria-expanded") == "false"
+    page.keyboard.press("Enter")  # the fold keeps the focus: the keyboard opens it again
+    wait_rows(page, 12)
+
+    # Copying any line of an entry copies the entry.
+    row = page.locator("#log .row", has_text="Foo.java:10")
+    row.hover()
+    row.locator("[data-act=copy]").click()
+    page.wait_for_selector("#toast:has-text('copied')")
+    assert page.evaluate("() => navigator.clipboard.readText()") == "\n".join(JAVA)
+
+
+def test_continuation_lines_that_come_later_join_and_keep_their_own_ids(server_process, log_file, new_page):
+    write_lines(log_file, [INFO, PYTHON[0]])
+    server = server_process(str(log_file))
+    p = new_page(permissions=["clipboard-read", "clipboard-write"])
+    page = p.page
+    page.goto(server.url + "view/app.log?filter=valueerror")
+    wait_status(page, "live")
+    assert rows_shown(page) == 0
+    # The line that matches comes after its entry's first line was drawn (hidden).
+    write_lines(log_file, PYTHON[1:3])
+    page.wait_for_function("() => window.tailsse.stats().kept === 4")
+    write_lines(log_file, PYTHON[3:])
+    wait_rows(page, 5)
+    assert line_texts(page) == PYTHON
+    page.fill("#filter", "")
+    wait_rows(page, 6)
+    page.wait_for_selector("#log .row.head .fold")
+
+    # A permalink to a continuation line opens that very line, inside its entry.
+    row = page.locator("#log .row", has_text="main()")
+    row.hover()
+    row.locator("[data-act=link]").click()
+    page.wait_for_selector("#toast:has-text('Link to the line copied')")
+    link = page.evaluate("() => navigator.clipboard.readText()")
+    other = new_page().page
+    other.goto(link)
+    wait_target(other, PYTHON[3])
+    assert other.locator("#log .row[data-target]").get_attribute("class").split().count("cont") == 1
+    assert line_texts(other)[-5:] == PYTHON

@@ -4,6 +4,7 @@
 // to follow. Navigation (app.show, app.listFiles, app.pageUrl) comes from the entry point.
 
 import { stepResult, wireFinder } from "./finder.js";
+import { entryText, wireFolds } from "./folds.js";
 import { wireLevels } from "./levelbar.js";
 import { wireRules } from "./rulebar.js";
 import { toStart } from "./history.js";
@@ -27,6 +28,7 @@ export function wire(app) {
   wireFinder(app);
   wireLevels(app);
   wireRules(app);
+  wireFolds(app);
 }
 
 function keepUrl(app) {
@@ -188,7 +190,7 @@ function wireRows(app) {
 function onTool(app, act, e) {
   if (act === "copy" || act === "link") {
     const link = () => new URL(linePath(app.state.current, endId(e)), app.doc.baseURI).href;
-    copyText(app.doc, act === "copy" ? e.plain : link()).then(
+    copyText(app.doc, act === "copy" ? entryText(app, e) : link()).then(
       () => toast(app, act === "copy" ? "Line copied" : "Link to the line copied"),
       () => toast(app, "Cannot copy here"),
     );

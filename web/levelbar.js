@@ -37,6 +37,7 @@ export function wireLevels(app) {
       const levels = state.opts.levels;
       state.opts.levels = ev.shiftKey ? onlyLevel(levels, name) : toggleLevel(levels, name);
       rulesChanged(app);
+      drawLevels(app);
     });
     ui.levels.appendChild(button);
     ui.levelButtons[name] = button;
@@ -47,12 +48,31 @@ export function wireLevels(app) {
     ev.preventDefault();
     stepError(app, ev.key === "e" ? 1 : -1);
   });
+  state.levelsTimer = 0;
+  state.levelsDrawn = -1e9;
   syncLevels(app);
 }
 
+// The counts change with every frame of a busy log; the toolbar is laid out again when they
+// do, so they are redrawn at most this often (and always after the last change).
+const EVERY = 400; // ms
+
+/** Redraws the buttons soon (now when nothing was drawn for EVERY ms). */
+export function syncLevels(app) {
+  const state = app.state;
+  if (!app.ui.levelButtons || state.levelsTimer) return;
+  const wait = state.levelsDrawn + EVERY - performance.now();
+  if (wait <= 0) drawLevels(app);
+  else
+    state.levelsTimer = setTimeout(() => {
+      state.levelsTimer = 0;
+      drawLevels(app);
+    }, wait);
+}
+
 /** The buttons' counts and pressed state (a level with no line and not hidden has none). */
-export function syncLevels({ ui, state }) {
-  if (!ui.levelButtons) return;
+function drawLevels({ ui, state }) {
+  state.levelsDrawn = performance.now();
   const counts = state.store.levels;
   const levels = state.opts.levels;
   for (const name of LEVEL_ORDER) {

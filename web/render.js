@@ -1,6 +1,7 @@
 // Rows: an entry becomes a row of spans and text nodes. Log text reaches the page only
 // through textContent and text nodes: a line can look like HTML, it can never become HTML.
 
+import { decorateRow } from "./folds.js";
 import { clock } from "./format.js";
 import { prepare, showsPretty } from "./lines.js";
 
@@ -89,5 +90,6 @@ export function renderRow(doc, e, opts) {
     }
   }
   row.appendChild(tx);
+  decorateRow(doc, row, e);
   return row;
 }

@@ -38,23 +38,28 @@ export function ruleShown(rules, e, text) {
 
 /**
  * Filters an entry (filter.js's applyFilter), then the rules: sets e.shown, e.hits,
- * e.count and e.hl (the highlight marks). Every line is prepared (its level counts, shown
- * or not).
+ * e.count, e.hl (the highlight marks), and what decided: e.found (the filter box),
+ * e.excluded, e.levelOk. Every line is prepared (its level counts, shown or not).
  */
 export function applyRules(e, filter, jsonByDefault) {
   applyFilter(e, filter.matcher, jsonByDefault);
   e.hl = null;
   if (e.meta) return e;
   prepare(e);
-  if (!e.shown) return e;
   const text = displayText(e, jsonByDefault);
-  if (!ruleShown(filter, e, text)) {
-    e.shown = false;
+  e.found = e.shown;
+  e.levelOk = levelShown(filter.levels, e);
+  e.excluded = false;
+  if (filter.exclude) {
+    filter.exclude.lastIndex = 0;
+    e.excluded = filter.exclude.test(text);
+  }
+  e.shown = e.found && e.levelOk && !e.excluded;
+  if (!e.shown) {
     e.hits = null;
     e.count = 0;
-    return e;
   }
-  e.hl = highlightMarks(filter.highlights, text);
+  if (!e.excluded) e.hl = highlightMarks(filter.highlights, text);
   return e;
 }
 

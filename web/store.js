@@ -51,7 +51,7 @@ export function takeIncoming(store) {
 export function count(store, e, sign, filtering) {
   if (e.meta) return;
   store.lines += sign;
-  if (e.plain !== null) store.levels[levelOf(e)] += sign;
+  if (e.level !== undefined && !e.cont) store.levels[levelOf(e)] += sign; // an entry of several lines counts once
   if (filtering && e.shown) {
     store.matchLines += sign;
     store.matchCount += sign * e.count;

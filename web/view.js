@@ -18,6 +18,8 @@ import {
 import * as store from "./store.js";
 import { renderRow } from "./render.js";
 import { syncLevels } from "./levelbar.js";
+import { redrawHeads } from "./folds.js";
+import { filterLines, joinsAbove, lastLine } from "./multiline.js";
 import { applyRules, compileRules, rulesActive } from "./rules.js";
 import { hideTools } from "./tools.js";
 
@@ -124,7 +126,8 @@ export function flush(app) {
   state.lastFlush = performance.now();
   state.lastBatch = items.length;
   if (state.mode !== "live") {
-    for (const e of items) filtered(state, e);
+    const held = state.store.held;
+    filterLines(state, items, held.length ? lastLine(held) : lastLine(state.store.entries));
     store.hold(state.store, items);
     syncPause(app);
     return;
@@ -157,13 +160,19 @@ export function rowsFollowScroll(app) {
 function keepEntries(app, items, put, show) {
   const state = app.state;
   if (items.length > state.opts.keep) items = items.slice(items.length - state.opts.keep);
-  for (const e of items) filtered(state, e);
+  const older = put === store.prepend;
+  // Lines of several-line entries (multiline.js) are linked to the line before them.
+  const { stale, heads } = filterLines(state, items, older ? null : lastLine(state.store.entries));
   steady(app, () => {
     const { added, removed } = put(state.store, items, state.opts.keep, filtering(state));
     removeShown(removed);
     show(app, added.filter((e) => e.shown));
   });
-  syncCount(app);
+  if (stale || (older && joinsAbove(state.store.entries, items))) refilter(app);
+  else {
+    redrawHeads(app, heads);
+    syncCount(app);
+  }
 }
 
 /** Keeps entries after the newest (from the stream or a page of history); the oldest beyond keep go. */
@@ -231,8 +240,8 @@ export function syncCount(app) {
 export function refilter(app) {
   const state = app.state;
   compile(app);
-  for (const e of state.store.entries) filtered(state, e);
-  for (const e of state.store.held) filtered(state, e);
+  filterLines(state, state.store.entries, null);
+  filterLines(state, state.store.held, lastLine(state.store.entries));
   store.recount(state.store, filtering(state));
   rerenderAll(app);
   syncCount(app);
