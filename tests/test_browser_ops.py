@@ -329,3 +329,51 @@ def test_continuation_lines_that_come_later_join_and_keep_their_own_ids(server_p
     wait_target(other, PYTHON[3])
     assert other.locator("#log .row[data-target]").get_attribute("class").split().count("cont") == 1
     assert line_texts(other)[-5:] == PYTHON
+
+
+# ---------------------------------------------------------------------------- the lines' own times
+
+
+def times(page) -> list[str]:
+    return page.eval_on_selector_all("#log .row:not(.meta) .ts", "els => els.map(e => e.textContent)")
+
+
+def test_the_time_column_shows_each_line_s_own_time_in_the_zone_asked(server_process, log_file, new_page):
+    write_lines(
+        log_file,
+        [
+            "2026-12-01T12:03:04.123Z INFO iso",
+            '{"ts": 1764590584, "msg": "json seconds"}',
+            '10.0.0.1 - - [01/Dec/2026:12:03:04 +0100] "GET / HTTP/1.1" 200 5',
+            "no time in this one",
+        ],
+    )
+    server = server_process(str(log_file))
+    page = new_page(timezone_id="America/New_York").page
+    page.goto(server.url + "view/app.log")
+    wait_rows(page, 4)
+    page.click("#time")
+    page.wait_for_selector("#log .row .ts")
+    shown = times(page)
+    assert shown[:3] == ["07:03:04.123", "07:03:04.000", "06:03:04.000"]
+    # A line without a time of its own: when it arrived, marked as such.
+    assert page.locator("#log .ts.arrival").count() == 1
+    assert page.locator("#log .row:last-child .ts").get_attribute("class") == "ts arrival"
+
+    page.click("#tz")
+    page.wait_for_function("() => document.querySelector('#log .ts').textContent.endsWith('Z')")
+    assert times(page)[:3] == ["12:03:04.123Z", "12:03:04.000Z", "11:03:04.000Z"]
+    assert page.get_attribute("#tz", "aria-pressed") == "true"
+    # Hovering a time gives its date and how long ago it was.
+    page.hover("#log .row:first-child .ts")
+    page.wait_for_function("() => document.querySelector('#log .row:first-child .ts').title")
+    title = page.get_attribute("#log .row:first-child .ts", "title")
+    assert title.startswith("2026-12-01 12:03:04.123 UTC · ") and title.endswith("ago"), title
+    page.hover("#log .row:last-child .ts")
+    page.wait_for_function("() => document.querySelector('#log .row:last-child .ts').title")
+    assert "when it arrived" in page.get_attribute("#log .row:last-child .ts", "title")
+
+    # Remembered by this browser.
+    page.reload()
+    wait_rows(page, 4)
+    assert times(page)[0] == "12:03:04.123Z"

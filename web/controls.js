@@ -7,6 +7,7 @@ import { stepResult, wireFinder } from "./finder.js";
 import { entryText, wireFolds } from "./folds.js";
 import { wireLevels } from "./levelbar.js";
 import { wireRules } from "./rulebar.js";
+import { wireTimes } from "./timecol.js";
 import { toStart } from "./history.js";
 import { endId, prettyOf, showsPretty } from "./lines.js";
 import { clampKeep, filterOptions, linePath, nextTheme } from "./settings.js";
@@ -29,6 +30,7 @@ export function wire(app) {
   wireLevels(app);
   wireRules(app);
   wireFolds(app);
+  wireTimes(app);
 }
 
 function keepUrl(app) {

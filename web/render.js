@@ -2,7 +2,7 @@
 // through textContent and text nodes: a line can look like HTML, it can never become HTML.
 
 import { decorateRow } from "./folds.js";
-import { clock } from "./format.js";
+import { clockIn, entryTime } from "./linetime.js";
 import { prepare, showsPretty } from "./lines.js";
 
 /** Where text must be cut so that every piece has one style: run, level word, hit and rule. */
@@ -71,8 +71,9 @@ export function renderRow(doc, e, opts) {
   if (e.target) row.setAttribute("data-target", "");
   if (opts.time) {
     const ts = doc.createElement("span");
-    ts.className = "ts";
-    ts.textContent = clock(e.t);
+    const when = entryTime(e); // the line's own time, else when it arrived
+    ts.className = when.own ? "ts" : "ts arrival";
+    ts.textContent = clockIn(when.t, opts.tz);
     row.appendChild(ts);
   }
   const tx = doc.createElement("span");

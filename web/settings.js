@@ -50,7 +50,7 @@ export function filterOptions(params) {
 
 /**
  * Every option. params: the page's URLSearchParams; remembered(key): what this browser
- * stored for key, or null. Only theme, wrap, time, json and keep are remembered.
+ * stored for key, or null. Only theme, wrap, time, json, keep and tz are remembered.
  */
 export function readOptions(params, remembered = () => null) {
   const setting = (key, fallback) => {
@@ -65,6 +65,7 @@ export function readOptions(params, remembered = () => null) {
     time: flag(setting("time", "0"), false),
     json: flag(setting("json", "0"), false),
     keep: clampKeep(setting("keep", DEFAULT_KEEP)),
+    tz: setting("tz", "local") === "utc" ? "utc" : "local", // times in the user's zone or UTC
     follow: flag(params.get("follow"), true),
     ...filterOptions(params),
   };

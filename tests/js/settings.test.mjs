@@ -48,6 +48,7 @@ describe("readOptions", () => {
       time: false,
       json: false,
       keep: DEFAULT_KEEP,
+      tz: "local",
       follow: true,
       filter: "",
       regex: false,
