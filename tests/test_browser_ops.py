@@ -377,3 +377,57 @@ def test_the_time_column_shows_each_line_s_own_time_in_the_zone_asked(server_pro
     page.reload()
     wait_rows(page, 4)
     assert times(page)[0] == "12:03:04.123Z"
+
+
+# ---------------------------------------------------------------------------- fields
+
+FIELDED = [
+    '{"ts":"2026-12-01T10:00:00Z","level":"info","msg":"login","user":{"id":42},"duration_ms":12}',
+    '{"ts":"2026-12-01T10:00:01Z","level":"error","msg":"db down","user":{"id":7},"duration_ms":900}',
+    '{"ts":"2026-12-01T10:00:02Z","level":"warn","msg":"slow","user":{"id":42},"duration_ms":600}',
+    'ts=2026-12-01T10:00:03Z level=info msg="logfmt line" user.id=42 duration_ms=700',
+    "a plain line",
+]
+
+
+def cells(page, row: int) -> list[str]:
+    return page.eval_on_selector_all(
+        f"#log .row:nth-child({row + 1}) .col", "els => els.map(e => e.textContent)"
+    )
+
+
+def test_json_and_logfmt_lines_as_columns_filtered_by_field(server_process, log_file, new_page):
+    write_lines(log_file, FIELDED)
+    server = server_process(str(log_file))
+    page = new_page().page
+    page.goto(server.url + "view/app.log?columns=1&fields=user.id,duration_ms")
+    wait_rows(page, 5)
+    assert page.get_attribute("#columns", "aria-pressed") == "true"
+    assert page.input_value("#fields") == "user.id, duration_ms"
+    assert cells(page, 0) == ["2026-12-01T10:00:00Z", "info", "42", "12", "login"]
+    assert cells(page, 3) == ["2026-12-01T10:00:03Z", "info", "42", "700", "logfmt line"]
+    # A line without fields stays text.
+    assert page.locator("#log .row.cols").count() == 4
+    assert line_texts(page)[4] == "a plain line"
+
+    page.fill("#where", "duration_ms>500")
+    wait_rows(page, 3)
+    assert [cells(page, i)[-1] for i in range(3)] == ["db down", "slow", "logfmt line"]
+    page.fill("#where", "level=error")
+    wait_rows(page, 1)
+    page.fill("#where", "")
+    wait_rows(page, 5)
+
+    # A click on a value keeps only the lines with it; the link says so.
+    page.locator("#log .row:first-child .col-field", has_text="42").click()
+    wait_rows(page, 3)
+    assert page.input_value("#where") == "user.id=42"
+    page.wait_for_function("() => new URLSearchParams(location.search).get('where') === 'user.id=42'")
+    # More columns picked in the page; the view off shows the lines as they are.
+    page.fill("#fields", "user.id")
+    page.press("#fields", "Enter")
+    page.locator("#fields").blur()
+    page.wait_for_function("() => document.querySelectorAll('#log .row:first-child .col').length === 4")
+    page.click("#columns")
+    page.wait_for_function("() => !document.querySelector('#log .row.cols')")
+    assert line_texts(page) == [FIELDED[0], FIELDED[2], FIELDED[3]]

@@ -4,6 +4,7 @@
 // to follow. Navigation (app.show, app.listFiles, app.pageUrl) comes from the entry point.
 
 import { stepResult, wireFinder } from "./finder.js";
+import { wireColumns } from "./columns.js";
 import { entryText, wireFolds } from "./folds.js";
 import { wireLevels } from "./levelbar.js";
 import { wireRules } from "./rulebar.js";
@@ -31,6 +32,7 @@ export function wire(app) {
   wireRules(app);
   wireFolds(app);
   wireTimes(app);
+  wireColumns(app);
 }
 
 function keepUrl(app) {

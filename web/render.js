@@ -1,6 +1,7 @@
 // Rows: an entry becomes a row of spans and text nodes. Log text reaches the page only
 // through textContent and text nodes: a line can look like HTML, it can never become HTML.
 
+import { fillColumns } from "./columns.js";
 import { decorateRow } from "./folds.js";
 import { clockIn, entryTime } from "./linetime.js";
 import { prepare, showsPretty } from "./lines.js";
@@ -83,7 +84,9 @@ export function renderRow(doc, e, opts) {
     tx.textContent = e.raw;
   } else {
     row.className = e.level ? "row lv-" + e.level : "row";
-    if (showsPretty(e, opts.json)) {
+    if (opts.columns && fillColumns(doc, tx, e, opts)) {
+      row.className += " cols";
+    } else if (showsPretty(e, opts.json)) {
       row.className += " pretty";
       fillText(doc, tx, e.prettyText, e.prettyRuns, null, e.hits, e.hl);
     } else {

@@ -1,20 +1,23 @@
 // What a line must be to be shown, past the filter box: its level among those shown (the
-// level filter) and no match of the exclude filter; and where the highlight rules paint it.
+// level filter), its fields as the field filters say (fields.js) and no match of the
+// exclude filter; and where the highlight rules paint it.
 // Applied to the lines kept and to the whole file's search results alike. Pure: no DOM.
 
+import { fieldsMatch, fieldsOf, parseWhere } from "./fields.js";
 import { applyFilter, compileFilter } from "./filter.js";
 import { compileHighlights, highlightMarks } from "./highlight.js";
 import { displayText, prepare } from "./lines.js";
 import { levelShown } from "./levelfilter.js";
 
 /**
- * The rules of the options: {levels, exclude, excludeInvalid, highlights}. exclude is a
+ * The rules of the options: {levels, where, exclude, excludeInvalid, highlights}. exclude is a
  * RegExp (the filter box's regex and case toggles apply) or null.
  */
 export function compileRules(opts) {
   const exclude = compileFilter(opts.exclude || "", opts);
   return {
     levels: opts.levels || null,
+    where: parseWhere(opts.where),
     exclude: exclude.matcher,
     excludeInvalid: exclude.invalid,
     highlights: compileHighlights(opts.highlight),
@@ -23,12 +26,13 @@ export function compileRules(opts) {
 
 /** Whether the rules can hide a line. */
 export function rulesActive(rules) {
-  return !!rules.levels || !!rules.exclude;
+  return !!rules.levels || !!rules.exclude || rules.where.length > 0;
 }
 
 /** Whether a prepared line passes the rules (the filter box aside); text: what it shows. */
 export function ruleShown(rules, e, text) {
   if (!levelShown(rules.levels, e)) return false;
+  if (rules.where.length && !fieldsMatch(fieldsOf(e), rules.where)) return false;
   if (rules.exclude) {
     rules.exclude.lastIndex = 0;
     if (rules.exclude.test(text)) return false;
@@ -48,7 +52,8 @@ export function applyRules(e, filter, jsonByDefault) {
   prepare(e);
   const text = displayText(e, jsonByDefault);
   e.found = e.shown;
-  e.levelOk = levelShown(filter.levels, e);
+  // The level and the fields are the first line's: they decide for a whole entry.
+  e.levelOk = levelShown(filter.levels, e) && (!filter.where.length || fieldsMatch(fieldsOf(e), filter.where));
   e.excluded = false;
   if (filter.exclude) {
     filter.exclude.lastIndex = 0;

@@ -2,6 +2,7 @@
 // page URLs that carry the filter. Pure: parameters come in as URLSearchParams and the
 // remembered values through a function, so nothing here touches location or storage.
 
+import { parseColumns } from "./fields.js";
 import { parseRules, ruleParam } from "./highlight.js";
 import { levelsParam, parseLevels } from "./levelfilter.js";
 
@@ -36,7 +37,10 @@ export function nextTheme(theme) {
   return names[(names.indexOf(theme) + 1) % names.length];
 }
 
-/** The filter as the URL gives it: {filter, regex, matchCase, levels, exclude, highlight}. */
+/**
+ * The filter as the URL gives it: {filter, regex, matchCase, levels, exclude, highlight,
+ * where (field filters), columns (the column view), fields (its picked columns)}.
+ */
 export function filterOptions(params) {
   return {
     filter: params.get("filter") || "",
@@ -45,6 +49,9 @@ export function filterOptions(params) {
     levels: parseLevels(params.get("levels")),
     exclude: params.get("exclude") || "",
     highlight: parseRules(params.getAll("highlight")),
+    where: params.get("where") || "",
+    columns: flag(params.get("columns"), false),
+    fields: parseColumns(params.get("fields")),
   };
 }
 
@@ -98,7 +105,7 @@ export function lineAt(params) {
  */
 export function pageQuery(search, opts) {
   const q = new URLSearchParams(search);
-  for (const key of ["filter", "regex", "case", "at", "levels", "exclude", "highlight"]) q.delete(key);
+  for (const key of ["filter", "regex", "case", "at", "levels", "exclude", "highlight", "where", "columns", "fields"]) q.delete(key);
   if (opts.filter) {
     q.set("filter", opts.filter);
     if (opts.regex) q.set("regex", "1");
@@ -108,6 +115,9 @@ export function pageQuery(search, opts) {
   if (levels) q.set("levels", levels);
   if (opts.exclude) q.set("exclude", opts.exclude);
   for (const rule of opts.highlight || []) q.append("highlight", ruleParam(rule));
+  if (opts.where) q.set("where", opts.where);
+  if (opts.columns) q.set("columns", "1");
+  if (opts.fields && opts.fields.length) q.set("fields", opts.fields.join(","));
   return q.toString();
 }
 

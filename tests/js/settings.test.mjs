@@ -56,6 +56,9 @@ describe("readOptions", () => {
       levels: null,
       exclude: "",
       highlight: [],
+      where: "",
+      columns: false,
+      fields: [],
     });
   });
 
