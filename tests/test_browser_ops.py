@@ -431,3 +431,71 @@ def test_json_and_logfmt_lines_as_columns_filtered_by_field(server_process, log_
     page.click("#columns")
     page.wait_for_function("() => !document.querySelector('#log .row.cols')")
     assert line_texts(page) == [FIELDED[0], FIELDED[2], FIELDED[3]]
+
+
+# ---------------------------------------------------------------------------- a tab in the background
+
+# The page told it is hidden or shown at will, and notifications recorded instead of shown.
+BACKGROUND = """
+window.__hidden = false;
+Object.defineProperty(Document.prototype, "hidden", { get: () => window.__hidden, configurable: true });
+Object.defineProperty(Document.prototype, "visibilityState", {
+  get: () => (window.__hidden ? "hidden" : "visible"), configurable: true });
+window.__setHidden = (h) => { window.__hidden = h; document.dispatchEvent(new Event("visibilitychange")); };
+window.__notes = []; window.__asked = 0;
+window.Notification = class {
+  constructor(title, opts) { window.__notes.push([title, opts.body]); }
+  static permission = "default";
+  static async requestPermission() { window.__asked++; window.Notification.permission = "granted"; return "granted"; }
+};
+"""
+
+
+def icon(page) -> str:
+    return page.get_attribute("link[rel=icon]", "href")
+
+
+def test_a_tab_in_the_background_counts_new_lines_and_notifies_when_asked(server_process, log_file, new_page):
+    write_lines(log_file, ["INFO first"])
+    server = server_process(str(log_file))
+    page = new_page().page
+    page.add_init_script(BACKGROUND)
+    page.goto(server.url + "view/app.log")
+    wait_rows(page, 1)
+    wait_status(page, "live")
+    plain_icon = icon(page)
+
+    page.evaluate("() => window.__setHidden(true)")
+    write_lines(log_file, ["INFO two", "\x1b[31mERROR\x1b[0m three", "INFO four"])
+    page.wait_for_function("() => document.title === '(3 new, 1 error) app.log · tailsse'")
+    page.wait_for_function("() => document.querySelector('link[rel=icon]').href.includes('circle')")
+    assert "%23cf222e" in icon(page) and "%3E1%3C/text" in icon(page)
+    # Looked at again: as it was.
+    page.evaluate("() => window.__setHidden(false)")
+    page.wait_for_function("() => document.title === 'app.log · tailsse'")
+    assert icon(page) == plain_icon
+    # Nothing asked the user for permission so far.
+    assert page.evaluate("() => window.__asked") == 0 and page.evaluate("() => window.__notes") == []
+
+    page.fill("#notify-text", "disk full")
+    page.click("#notify")
+    page.wait_for_selector("#notify[aria-pressed=true]")
+    assert page.evaluate("() => window.__asked") == 1
+    page.evaluate("() => window.__setHidden(true)")
+    write_lines(
+        log_file,
+        ["ERROR Disk full on /var", "INFO unrelated", "WARN disk full again", "WARN disk full still"],
+    )
+    page.wait_for_function("() => window.__notes.length === 1")
+    assert page.evaluate("() => window.__notes") == [["app.log", "ERROR Disk full on /var"]]
+    # Those close behind are summed up in one.
+    page.wait_for_function("() => window.__notes.length === 2", timeout=15000)
+    assert page.evaluate("() => window.__notes[1]") == ["app.log", "2 more matching lines"]
+    # Turned off: no more.
+    page.evaluate("() => window.__setHidden(false)")
+    page.click("#notify")
+    page.wait_for_selector("#notify[aria-pressed=false]")
+    page.evaluate("() => window.__setHidden(true)")
+    write_lines(log_file, ["ERROR disk full once more"])
+    page.wait_for_function("() => document.title.startsWith('(1 new, 1 error)')")
+    assert page.evaluate("() => window.__notes.length") == 2

@@ -4,6 +4,7 @@
 // to follow. Navigation (app.show, app.listFiles, app.pageUrl) comes from the entry point.
 
 import { stepResult, wireFinder } from "./finder.js";
+import { wireBackground } from "./background.js";
 import { wireColumns } from "./columns.js";
 import { entryText, wireFolds } from "./folds.js";
 import { wireLevels } from "./levelbar.js";
@@ -33,6 +34,7 @@ export function wire(app) {
   wireFolds(app);
   wireTimes(app);
   wireColumns(app);
+  wireBackground(app);
 }
 
 function keepUrl(app) {

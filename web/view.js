@@ -17,6 +17,7 @@ import {
 } from "./chunks.js";
 import * as store from "./store.js";
 import { renderRow } from "./render.js";
+import { noteLine } from "./background.js";
 import { syncLevels } from "./levelbar.js";
 import { redrawHeads } from "./folds.js";
 import { filterLines, joinsAbove, lastLine } from "./multiline.js";
@@ -101,6 +102,7 @@ const MAX_GAP = 250;
  */
 export function push(app, e) {
   const state = app.state;
+  noteLine(app, e); // a tab in the background counts it
   const live = state.mode === "live";
   if (!live && state.store.overflow) return false;
   store.enqueue(state.store, e, live, state.opts.keep);

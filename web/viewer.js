@@ -84,6 +84,7 @@ function createApp(win) {
     routes,
     open: (url) => new EventStream(url, { fetch: (...a) => win.fetch(...a) }),
     remember: storage.set,
+    recall: storage.get,
     show: (name, how) => show(app, name, how),
     refetch: () => {
       if (state.current) connect(app, state.current);
