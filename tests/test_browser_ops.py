@@ -499,3 +499,46 @@ def test_a_tab_in_the_background_counts_new_lines_and_notifies_when_asked(server
     write_lines(log_file, ["ERROR disk full once more"])
     page.wait_for_function("() => document.title.startsWith('(1 new, 1 error)')")
     assert page.evaluate("() => window.__notes.length") == 2
+
+
+# ---------------------------------------------------------------------------- phones
+
+# The left edge of every line box of a row's text, in order.
+LINE_LEFTS = """el => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const tops = new Map();
+  for (const r of range.getClientRects()) if (r.width > 0 && !tops.has(Math.round(r.top))) tops.set(Math.round(r.top), r.left);
+  return [...tops.values()];
+}"""
+
+
+def in_view(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return box is not None and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= size["width"]
+
+
+def test_on_a_phone_the_keep_limit_and_count_are_reachable_and_lines_hang(server_process, log_file, new_page):
+    long = "2026-12-01T10:00:00Z INFO " + " ".join(f"word{i}" for i in range(60))
+    write_lines(log_file, [f"line {i}" for i in range(150)] + [long])
+    server = server_process(str(log_file), "--lines", "200")
+    page = new_page(viewport={"width": 390, "height": 740}, is_mobile=True, has_touch=True).page
+    page.goto(server.url + "view/app.log")
+    wait_rows(page, 151)
+    for selector in ("#keep", "#count"):
+        assert page.locator(selector).is_visible() and in_view(page, selector), selector
+    assert page.inner_text("#count") == "151 lines"
+    page.fill("#keep", "100")
+    page.press("#keep", "Enter")
+    wait_rows(page, 100)
+    page.wait_for_function("() => document.getElementById('count').textContent === '100 lines'")
+
+    # The long line wraps; every line after its first starts further in.
+    lefts = page.locator("#log .row .tx").last.evaluate(LINE_LEFTS)
+    assert len(lefts) > 2, lefts
+    assert all(left > lefts[0] + 8 for left in lefts[1:]), lefts
+    # Not wrapped, nothing hangs.
+    page.click("#wrap")
+    page.wait_for_selector("#log.nowrap")
+    assert len(page.locator("#log .row .tx").last.evaluate(LINE_LEFTS)) == 1
