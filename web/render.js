@@ -73,7 +73,7 @@ export function renderRow(doc, e, opts) {
   if (opts.time) {
     const ts = doc.createElement("span");
     const when = entryTime(e); // the line's own time, else when it arrived
-    ts.className = when.own ? "ts" : "ts arrival";
+    ts.className = (when.own ? "ts" : "ts arrival") + (e.cont ? " same" : ""); // a continuation: its entry's
     ts.textContent = clockIn(when.t, opts.tz);
     row.appendChild(ts);
   }
