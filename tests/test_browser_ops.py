@@ -93,7 +93,7 @@ def test_level_filter_applies_to_the_whole_file_search(server_process, log_file,
     page.wait_for_selector("#results-count:has-text('2 matches in the whole file')")
     page.fill("#find", "slow")
     page.press("#find", "Enter")
-    page.wait_for_selector("#results-count:has-text('1 more hidden by the level or exclude filter')")
+    page.wait_for_selector("#results-count:has-text('1 more hidden by the level, field or exclude filters')")
     assert page.locator("#results-list button").count() == 0
     # Showing warnings again searches again.
     page.click("#levels button[data-level=warn]")

@@ -12,8 +12,6 @@ const QUIET = 4000; // ms between two notifications (the ones between are summed
 /** Attaches the visibility listener and the notify controls. */
 export function wireBackground(app) {
   const { doc, ui, state, win } = app;
-  state.unseen = createUnseen();
-  state.notify = { matcher: null, last: -1e9, skipped: 0, timer: 0 };
   ui.icon = doc.querySelector('link[rel="icon"]');
   ui.iconHref = ui.icon ? ui.icon.href : null;
   doc.addEventListener("visibilitychange", () => {
@@ -71,7 +69,7 @@ function syncNotify({ ui, state }) {
 /** Takes a line that came (view.js push): counted while hidden, notified of if it matches. */
 export function noteLine(app, e) {
   const { doc, state } = app;
-  if (e.meta || !state.unseen || !doc.hidden) return;
+  if (e.meta || !doc || !doc.hidden || !state.unseen) return;
   const text = quickText(e.raw);
   if (!state.unseen.lines) state.unseen.title = doc.title;
   countUnseen(state.unseen, text);

@@ -104,7 +104,7 @@ function sync(app, running) {
   const search = state.finder.search;
   if (!search) return;
   const label = searchLabel(search, running && !!state.finder.abort);
-  const hidden = search.hidden ? ` · ${search.hidden.toLocaleString()} more hidden by the level or exclude filter` : "";
+  const hidden = search.hidden ? ` · ${search.hidden.toLocaleString()} more hidden by the level, field or exclude filters` : "";
   ui.resultsCount.textContent = label.text + hidden;
   ui.resultsCount.classList.toggle("bad", label.bad);
   const busy = !!state.finder.abort;

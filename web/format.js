@@ -1,6 +1,7 @@
 // Text the page shows about lines: arrival times, file sizes, counts, the jump button, and
 // what a download holds. Pure: no DOM.
 
+import { clockIn, entryTime } from "./linetime.js";
 import { displayText } from "./lines.js";
 
 /** n as a decimal string of at least w digits. */
@@ -77,12 +78,12 @@ export function jumpLabel(waiting, mode, over = 0) {
 }
 
 /** The download's contents: the entries shown, one per line, as they are shown. */
-export function downloadText(entries, { json, time }) {
+export function downloadText(entries, { json, time, tz = "local" }) {
   const out = [];
   for (const e of entries) {
     if (!e.shown) continue;
     const text = e.meta ? `--- ${e.raw} ---` : displayText(e, json);
-    out.push(time ? clock(e.t) + " " + text : text);
+    out.push(time ? clockIn(entryTime(e).t, tz) + " " + text : text); // the time column's
   }
   return out.join("\n") + (out.length ? "\n" : "");
 }

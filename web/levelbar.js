@@ -48,8 +48,6 @@ export function wireLevels(app) {
     ev.preventDefault();
     stepError(app, ev.key === "e" ? 1 : -1);
   });
-  state.levelsTimer = 0;
-  state.levelsDrawn = -1e9;
   syncLevels(app);
 }
 
