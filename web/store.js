@@ -20,7 +20,7 @@ export function createStore() {
     lines: 0, // line entries kept (file-event rows aside)
     matchLines: 0, // of those, how many match the filter
     matchCount: 0, // and how many matches they have
-    levels: emptyCounts(), // line entries kept, by level (levelfilter.js), once prepared
+    levels: emptyCounts(), // entries kept by level (levelfilter.js): lines once linked (multiline.js), traces once
     older: true, // the file may have lines before the oldest kept
     detached: false, // the file has lines after the newest kept that the page let go of
   };
