@@ -21,14 +21,19 @@ const OWN_START = /^\s*(?:\d{4}-\d\d-\d\d[T ]\d\d:\d\d|\[?\d\d\/[A-Z][a-z]{2}\/\
  * after it: {cont, trace}. prevTrace: a traceback was open after the line before. The line
  * ending a traceback (ValueError: ...) is part of it, though not indented.
  */
+const NOT_CONT = { cont: false, trace: false };
+
 export function continuation(plain, prevTrace = false) {
-  if (!plain.trim()) return { cont: false, trace: false };
-  if (OWN_START.test(plain)) return { cont: false, trace: false };
+  // Most lines start with a time, a bracket or a brace: no need to look further.
+  const c = plain.charCodeAt(0);
+  if ((c >= 48 && c <= 57) || c === 91 || c === 123) return NOT_CONT;
+  if (!plain.trim()) return NOT_CONT;
+  if (OWN_START.test(plain)) return NOT_CONT;
   if (TRACEBACK.test(plain)) return { cont: true, trace: true };
   if (INDENTED.test(plain)) return { cont: true, trace: prevTrace };
   if (STARTS.test(plain) || EXCEPTION.test(plain)) return { cont: true, trace: false };
   if (prevTrace) return { cont: true, trace: false };
-  return { cont: false, trace: false };
+  return NOT_CONT;
 }
 
 /** The last entry of a list when it is a line (a file event ends any entry), else null. */
@@ -57,7 +62,7 @@ export function link(e, prev) {
     const own = e.plain !== null ? { level: e.level } : detectLevel(text);
     e.ownLevel = own ? own.level : null;
   }
-  const c = prev ? continuation(text, prev.trace) : { cont: false, trace: false };
+  const c = prev ? continuation(text, prev.trace) : NOT_CONT;
   e.cont = c.cont;
   e.trace = c.trace;
   e.head = c.cont ? prev.head || prev : e;
@@ -87,28 +92,33 @@ export function filterLines(state, items, prev) {
       continue;
     }
     link(e, prev);
+    const h = e.head;
     if (bare) {
-      e.found = e.levelOk = e.shown = true;
-      e.excluded = false;
-      e.hits = e.hl = null;
+      // What applyFilter sets, and no more: this runs for every line of a busy log.
+      e.shown = !(e.cont && h.collapsed);
+      e.hits = null;
       e.count = 0;
     } else {
       applyRules(prepare(e), filter, json);
     }
-    const h = e.head;
     if (h === e) {
-      e.gFound = e.found;
-      e.gExcluded = e.excluded;
       e.size = 1;
       e.batch = batch;
+      if (!bare) {
+        e.gFound = e.found;
+        e.gExcluded = e.excluded;
+      }
     } else {
-      h.gFound = h.gFound || e.found;
-      h.gExcluded = h.gExcluded || e.excluded;
       h.size = (h.size || 1) + 1;
       if (h.batch !== batch) heads.add(h);
+      if (!bare) {
+        h.gFound = h.gFound || e.found;
+        h.gExcluded = h.gExcluded || e.excluded;
+      }
     }
     prev = e;
   }
+  if (bare) return { stale: false, heads: [...heads] };
   let stale = false;
   for (const h of heads) if (decide(h) !== h.shown) stale = true;
   for (const e of items) {
