@@ -1,6 +1,7 @@
 """Take the README's screenshots of the viewer (light, dark, embedded) with headless Chromium.
 
-    python3 docs/screenshots.py        # writes docs/viewer-light.png, viewer-dark.png, embed.png
+    python3 docs/screenshots.py   # writes docs/viewer-light.png, viewer-dark.png, embed.png,
+                                  # viewer-columns.png and viewer-trace.png
 
 Needs the test extra (playwright) and Debian's chromium at /usr/bin/chromium.
 """
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 from playwright.sync_api import sync_playwright
@@ -71,14 +73,71 @@ def sample_lines() -> list[str]:
     return out
 
 
+def api_lines() -> list[str]:
+    """JSON lines of an API: time, level, message and fields, some nested."""
+    rng = random.Random(11)
+    out = []
+    t = datetime.datetime(2026, 12, 1, 9, 30, 0, tzinfo=datetime.timezone.utc)
+    routes = ["/api/orders", "/api/users", "/api/cart", "/api/search"]
+    for i in range(40):
+        t += datetime.timedelta(milliseconds=rng.randint(50, 900))
+        duration = rng.choice([rng.randint(3, 90)] * 5 + [rng.randint(400, 2400)])
+        level = "error" if duration > 2000 else "warn" if duration > 400 else "info"
+        msg = {"error": "upstream timeout", "warn": "slow request", "info": "request done"}[level]
+        body = {
+            "ts": t.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": level,
+            "msg": msg,
+            "route": rng.choice(routes),
+            "status": 504 if level == "error" else 200,
+            "user": {"id": rng.choice([7, 42, 42, 108, 311])},
+            "duration_ms": duration,
+        }
+        out.append(json.dumps(body))
+        if i % 13 == 5:
+            out.append(f'ts={body["ts"]} level=info msg="cache refreshed" entries={rng.randint(900, 1200)}')
+    return out
+
+
+TRACES = [
+    "2026-12-01T09:31:02Z INFO  worker: picked job 7311 (resize)",
+    "2026-12-01T09:31:03Z ERROR worker: job 7311 failed",
+    "Traceback (most recent call last):",
+    '  File "/srv/worker/jobs.py", line 88, in run',
+    "    result = handler(job.payload)",
+    '  File "/srv/worker/images.py", line 41, in resize',
+    "    width = int(payload['width'])",
+    "ValueError: invalid literal for int() with base 10: 'auto'",
+    "2026-12-01T09:31:04Z INFO  worker: picked job 7312 (report)",
+    "2026-12-01T09:31:05Z ERROR api: request POST /api/orders failed",
+    "java.lang.IllegalStateException: order 5512 already settled",
+    "\tat com.example.orders.Settlement.settle(Settlement.java:118)",
+    "\tat com.example.orders.OrderService.pay(OrderService.java:64)",
+    "\tat com.example.api.OrdersController.post(OrdersController.java:39)",
+    "Caused by: java.sql.SQLException: deadlock detected",
+    "\tat org.postgresql.core.v3.QueryExecutorImpl.receive(QueryExecutorImpl.java:2675)",
+    "\t... 42 more",
+    "2026-12-01T09:31:06Z WARN  worker: job 7312 retried (1/3)",
+    "2026-12-01T09:31:07Z ERROR worker: job 7313 failed",
+    "Traceback (most recent call last):",
+    '  File "/srv/worker/jobs.py", line 88, in run',
+    "    result = handler(job.payload)",
+    "KeyError: 'owner'",
+    "2026-12-01T09:31:08Z INFO  worker: idle",
+]
+
+
 def main() -> int:
     work = tempfile.mkdtemp(prefix="tailsse-shots-")
     app_log = os.path.join(work, "app.log")
     with open(app_log, "w", encoding="utf-8") as f:
         f.write("\n".join(sample_lines()) + "\n")
     with open(os.path.join(work, "worker.log"), "w", encoding="utf-8") as f:
-        f.write("2026-11-24T06:00:00 INFO worker started\n")
-    cmd = [sys.executable, "-m", "tailsse", "serve", "--port", "0", app_log, os.path.join(work, "worker.log")]
+        f.write("\n".join(TRACES) + "\n")
+    with open(os.path.join(work, "api.log"), "w", encoding="utf-8") as f:
+        f.write("\n".join(api_lines()) + "\n")
+    logs = [app_log, os.path.join(work, "worker.log"), os.path.join(work, "api.log")]
+    cmd = [sys.executable, "-m", "tailsse", "serve", "--port", "0", *logs]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
@@ -107,6 +166,24 @@ def main() -> int:
                 page.wait_for_timeout(300)
                 page.screenshot(path=os.path.join(HERE, f"viewer-{scheme}.png"))
                 page.close()
+            # JSON lines as columns, slow requests of one user highlighted.
+            page = browser.new_page(viewport={"width": 1180, "height": 640}, color_scheme="light")
+            page.goto(url + "view/api.log?columns=1&fields=route,user.id,duration_ms&highlight=red:timeout")
+            page.locator(".row.cols").nth(10).wait_for()
+            page.fill("#where", "duration_ms>100")
+            page.wait_for_timeout(600)
+            page.screenshot(path=os.path.join(HERE, "viewer-columns.png"))
+            page.close()
+            # Stack traces grouped with the line that reports them; one folded.
+            page = browser.new_page(viewport={"width": 1180, "height": 640}, color_scheme="dark")
+            rule = urllib.parse.quote(r"orange:/\w+(Error|Exception)\b/")
+            page.goto(url + "view/worker.log?highlight=" + rule)
+            page.locator(".row.head").nth(2).wait_for()
+            page.locator(".row.head").nth(2).locator(".fold").click()
+            page.click("#time")
+            page.wait_for_timeout(400)
+            page.screenshot(path=os.path.join(HERE, "viewer-trace.png"))
+            page.close()
             page = browser.new_page(viewport={"width": 980, "height": 560}, color_scheme="light")
             page.set_content(dashboard(url + "embed/app.log?theme=dark&lines=30"))
             frame = page.frame_locator("iframe")
@@ -117,7 +194,8 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(5)
-    print("wrote", ", ".join(f"docs/{n}.png" for n in ("viewer-light", "viewer-dark", "embed")))
+    names = ("viewer-light", "viewer-dark", "embed", "viewer-columns", "viewer-trace")
+    print("wrote", ", ".join(f"docs/{n}.png" for n in names))
     return 0
 
 

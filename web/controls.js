@@ -4,6 +4,12 @@
 // to follow. Navigation (app.show, app.listFiles, app.pageUrl) comes from the entry point.
 
 import { stepResult, wireFinder } from "./finder.js";
+import { wireBackground } from "./background.js";
+import { wireColumns } from "./columns.js";
+import { entryText, wireFolds } from "./folds.js";
+import { wireLevels } from "./levelbar.js";
+import { wireRules } from "./rulebar.js";
+import { wireTimes } from "./timecol.js";
 import { toStart } from "./history.js";
 import { endId, prettyOf, showsPretty } from "./lines.js";
 import { ownEndId } from "./merged.js";
@@ -28,6 +34,12 @@ export function wire(app) {
   wireFinder(app);
   wireRowKeys(app, (row) => showTools(app, row));
   wireShortcuts(app);
+  wireLevels(app);
+  wireRules(app);
+  wireFolds(app);
+  wireTimes(app);
+  wireColumns(app);
+  wireBackground(app);
 }
 
 function keepUrl(app) {
@@ -196,7 +208,7 @@ function onTool(app, act, e) {
     // In a merged view, the link opens the line in its own file.
     const path = e.file ? linePath(e.file, ownEndId(e)) : linePath(app.state.current, endId(e));
     const link = () => new URL(path, app.doc.baseURI).href;
-    copyText(app.doc, act === "copy" ? e.plain : link()).then(
+    copyText(app.doc, act === "copy" ? entryText(app, e) : link()).then(
       () => toast(app, act === "copy" ? "Line copied" : "Link to the line copied"),
       () => toast(app, "Cannot copy here"),
     );

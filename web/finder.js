@@ -6,6 +6,8 @@ import { compileFilter, findHits } from "./filter.js";
 import { getJson, problem, showAround } from "./history.js";
 import { lineEntry, prepare } from "./lines.js";
 import { fillText } from "./render.js";
+import { highlightMarks } from "./highlight.js";
+import { dropHidden } from "./rules.js";
 import { createSearch, goesOn, searchLabel, searchQuery, takePage } from "./search.js";
 
 /** Attaches the search box and the pane. */
@@ -45,6 +47,12 @@ export function close(app) {
   app.state.finder.search = null;
 }
 
+/** Searches again, when results are open (the filter hides other lines now). */
+export function refind(app) {
+  const f = app.state.finder;
+  if (f.search && !app.ui.results.hidden) start(app, f.search.q);
+}
+
 function start(app, q) {
   const { ui, state } = app;
   stop(app);
@@ -81,7 +89,7 @@ async function run(app) {
       const res = await getJson(app.routes.search(state.current, searchQuery(search)), abort.signal);
       if (f.search !== search) return;
       if (res.status !== 200) search.error = problem(res);
-      else show(app, takePage(search, res.body));
+      else show(app, dropHidden(search, takePage(search, res.body), state.filter));
       sync(app, true);
     } while (goesOn(search));
   } catch (err) {
@@ -96,7 +104,8 @@ function sync(app, running) {
   const search = state.finder.search;
   if (!search) return;
   const label = searchLabel(search, running && !!state.finder.abort);
-  ui.resultsCount.textContent = label.text;
+  const hidden = search.hidden ? ` · ${search.hidden.toLocaleString()} more hidden by the level, field or exclude filters` : "";
+  ui.resultsCount.textContent = label.text + hidden;
   ui.resultsCount.classList.toggle("bad", label.bad);
   const busy = !!state.finder.abort;
   ui.resultsStop.hidden = !busy;
@@ -115,7 +124,7 @@ function show(app, matches) {
     const button = doc.createElement("button");
     button.type = "button";
     button.tabIndex = -1;
-    fillText(doc, button, e.plain, e.runs, null, hits);
+    fillText(doc, button, e.plain, e.runs, null, hits, highlightMarks(state.filter.highlights, e.plain));
     const at = index++;
     button.addEventListener("click", () => open(app, at));
     const li = doc.createElement("li");

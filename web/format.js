@@ -1,6 +1,7 @@
 // Text the page shows about lines: arrival times, file sizes, counts, the jump button, and
 // what a download holds. Pure: no DOM.
 
+import { clockIn, entryTime } from "./linetime.js";
 import { displayText } from "./lines.js";
 
 /** n as a decimal string of at least w digits. */
@@ -52,9 +53,11 @@ const plural = (n, one, many) => n.toLocaleString() + (n === 1 ? one : many);
  * The toolbar's count from a store's counts: {text, bad, title}. title is null when it
  * should stay as it was (an invalid regular expression says nothing about the lines).
  */
-export function countLabel(store, { filtering, invalid, keep }) {
+export function countLabel(store, { filtering, matching = true, invalid, keep }) {
   if (invalid) return { text: "invalid regular expression", bad: true, title: null };
-  const text = filtering
+  const text = filtering && !matching
+    ? `${store.matchLines.toLocaleString()} of ${plural(store.lines, " line", " lines")}`
+    : filtering
     ? `${plural(store.matchCount, " match", " matches")} in ${store.matchLines.toLocaleString()} of ${store.lines.toLocaleString()} lines`
     : plural(store.lines, " line", " lines");
   const title =
@@ -75,12 +78,12 @@ export function jumpLabel(waiting, mode, over = 0) {
 }
 
 /** The download's contents: the entries shown, one per line, as they are shown (led by their file in a merged view). */
-export function downloadText(entries, { json, time }) {
+export function downloadText(entries, { json, time, tz = "local" }) {
   const out = [];
   for (const e of entries) {
     if (!e.shown) continue;
     const text = e.meta ? `--- ${e.raw} ---` : (e.file ? e.file + " | " : "") + displayText(e, json);
-    out.push(time ? clock(e.t) + " " + text : text);
+    out.push(time ? clockIn(entryTime(e).t, tz) + " " + text : text); // the time column's
   }
   return out.join("\n") + (out.length ? "\n" : "");
 }

@@ -41,7 +41,7 @@ export function prepare(e) {
   e.plain = parsed.text;
   e.runs = parsed.runs;
   const level = detectLevel(e.plain);
-  e.level = level ? level.level : null;
+  if (e.head === undefined) e.level = level ? level.level : null; // once linked, its entry's (multiline.js)
   e.lvl = level ? level.at : null;
   e.jsonish = isJsonish(e.plain);
   e.pretty = undefined; // undefined: as the JSON toggle says; true/false: this line's own choice

@@ -2,6 +2,10 @@
 // page URLs that carry the filter. Pure: parameters come in as URLSearchParams and the
 // remembered values through a function, so nothing here touches location or storage.
 
+import { parseColumns } from "./fields.js";
+import { parseRules, ruleParam } from "./highlight.js";
+import { levelsParam, parseLevels } from "./levelfilter.js";
+
 export const DEFAULT_KEEP = 10000;
 export const MIN_KEEP = 100;
 export const MAX_KEEP = 1000000;
@@ -33,18 +37,27 @@ export function nextTheme(theme) {
   return names[(names.indexOf(theme) + 1) % names.length];
 }
 
-/** The filter as the URL gives it: {filter, regex, matchCase}. */
+/**
+ * The filter as the URL gives it: {filter, regex, matchCase, levels, exclude, highlight,
+ * where (field filters), columns (the column view), fields (its picked columns)}.
+ */
 export function filterOptions(params) {
   return {
     filter: params.get("filter") || "",
     regex: flag(params.get("regex"), false),
     matchCase: flag(params.get("case"), false),
+    levels: parseLevels(params.get("levels")),
+    exclude: params.get("exclude") || "",
+    highlight: parseRules(params.getAll("highlight")),
+    where: params.get("where") || "",
+    columns: flag(params.get("columns"), false),
+    fields: parseColumns(params.get("fields")),
   };
 }
 
 /**
  * Every option. params: the page's URLSearchParams; remembered(key): what this browser
- * stored for key, or null. Only theme, wrap, time, json and keep are remembered.
+ * stored for key, or null. Only theme, wrap, time, json, keep and tz are remembered.
  */
 export function readOptions(params, remembered = () => null) {
   const setting = (key, fallback) => {
@@ -59,6 +72,7 @@ export function readOptions(params, remembered = () => null) {
     time: flag(setting("time", "0"), false),
     json: flag(setting("json", "0"), false),
     keep: clampKeep(setting("keep", DEFAULT_KEEP)),
+    tz: setting("tz", "local") === "utc" ? "utc" : "local", // times in the user's zone or UTC
     follow: flag(params.get("follow"), true),
     ...filterOptions(params),
   };
@@ -91,12 +105,20 @@ export function lineAt(params) {
  */
 export function pageQuery(search, opts) {
   const q = new URLSearchParams(search);
-  for (const key of ["filter", "regex", "case", "at", "file"]) q.delete(key);
+  const owned = ["filter", "regex", "case", "at", "file", "levels", "exclude", "highlight", "where", "columns", "fields"];
+  for (const key of owned) q.delete(key);
   if (opts.filter) {
     q.set("filter", opts.filter);
     if (opts.regex) q.set("regex", "1");
     if (opts.matchCase) q.set("case", "1");
   }
+  const levels = levelsParam(opts.levels);
+  if (levels) q.set("levels", levels);
+  if (opts.exclude) q.set("exclude", opts.exclude);
+  for (const rule of opts.highlight || []) q.append("highlight", ruleParam(rule));
+  if (opts.where) q.set("where", opts.where);
+  if (opts.columns) q.set("columns", "1");
+  if (opts.fields && opts.fields.length) q.set("fields", opts.fields.join(","));
   return q.toString();
 }
 

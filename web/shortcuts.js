@@ -11,6 +11,7 @@ const SHORTCUTS = [
   ["End", "The last line, following"],
   ["Home", "The first line of the file"],
   ["n N", "The next and the previous search result"],
+  ["e E", "The next and the previous error line"],
 ];
 
 /** Fills the dialog with the shortcuts and wires its closing. */

@@ -3,6 +3,7 @@
 
 import { receiver } from "./receive.js";
 import { createStore } from "./store.js";
+import { createUnseen } from "./unseen.js";
 
 /** The state of a viewer started with these options (settings.js). */
 export function createState(opts, { embed = false, backlog = null } = {}) {
@@ -44,5 +45,10 @@ export function createState(opts, { embed = false, backlog = null } = {}) {
     tools: null, // the row-tools element, once made
     filterTimer: 0, // typing in the filter box: applied once the typing pauses
     toastTimer: 0,
+    errorAt: null, // the entry e / E went to last (levelbar.js)
+    levelsTimer: 0, // the level buttons are redrawn then (levelbar.js)
+    levelsDrawn: -1e9, // and were last at
+    unseen: createUnseen(), // what came while the tab was hidden (background.js)
+    notify: { matcher: null, last: -1e9, skipped: 0, timer: 0 }, // notifications asked for
   };
 }

@@ -5,6 +5,7 @@
 // resume); with the counts the toolbar shows and whether the file goes on past either end.
 // Pure: no DOM. Entries are filtered (filter.js) before they come in.
 
+import { emptyCounts, levelOf } from "./levelfilter.js";
 import { endId } from "./lines.js";
 
 /** An empty store. */
@@ -19,6 +20,7 @@ export function createStore() {
     lines: 0, // line entries kept (file-event rows aside)
     matchLines: 0, // of those, how many match the filter
     matchCount: 0, // and how many matches they have
+    levels: emptyCounts(), // entries kept by level (levelfilter.js): lines once linked (multiline.js), traces once
     older: true, // the file may have lines before the oldest kept
     detached: false, // the file has lines after the newest kept that the page let go of
   };
@@ -49,6 +51,7 @@ export function takeIncoming(store) {
 export function count(store, e, sign, filtering) {
   if (e.meta) return;
   store.lines += sign;
+  if (e.level !== undefined && !e.cont) store.levels[levelOf(e)] += sign; // an entry of several lines counts once
   if (filtering && e.shown) {
     store.matchLines += sign;
     store.matchCount += sign * e.count;
@@ -158,6 +161,7 @@ export function release(store) {
 /** Counts everything again after the filter changed (entries and held are refiltered). */
 export function recount(store, filtering) {
   store.lines = store.matchLines = store.matchCount = 0;
+  store.levels = emptyCounts();
   for (const e of store.entries) count(store, e, 1, filtering);
   store.heldShown = 0;
   for (const e of store.held) if (e.shown && !e.meta) store.heldShown++;

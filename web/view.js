@@ -3,7 +3,7 @@
 // fetched from the server again on resume), older lines come in at the top while what is
 // in view stays put, and the counts follow the filter. Rows themselves are chunks.js's.
 
-import { applyFilter, compileFilter } from "./filter.js";
+import { compileFilter } from "./filter.js";
 import { countLabel, jumpLabel } from "./format.js";
 import {
   appendShown,
@@ -17,13 +17,18 @@ import {
 } from "./chunks.js";
 import * as store from "./store.js";
 import { renderRow } from "./render.js";
+import { noteLine } from "./background.js";
+import { syncLevels } from "./levelbar.js";
+import { redrawHeads } from "./folds.js";
+import { filterLines, joinsAbove, lastLine } from "./multiline.js";
+import { applyRules, compileRules, rulesActive } from "./rules.js";
 import { hideTools } from "./tools.js";
 import { drawStatus } from "./ui.js";
 
-const filtering = (state) => state.filter.matcher !== null;
+const filtering = (state) => state.filter.matcher !== null || rulesActive(state.filter);
 
 function filtered(state, e) {
-  return applyFilter(e, state.filter.matcher, state.opts.json);
+  return applyRules(e, state.filter, state.opts.json);
 }
 
 // ---- following and pausing
@@ -100,6 +105,7 @@ const MAX_GAP = 250;
  */
 export function push(app, e) {
   const state = app.state;
+  noteLine(app, e); // a tab in the background counts it
   const live = state.mode === "live";
   if (!live && state.store.overflow) return false;
   store.enqueue(state.store, e, live, state.opts.keep);
@@ -125,7 +131,8 @@ export function flush(app) {
   state.lastFlush = performance.now();
   state.lastBatch = items.length;
   if (state.mode !== "live") {
-    for (const e of items) filtered(state, e);
+    const held = state.store.held;
+    filterLines(state, items, held.length ? lastLine(held) : lastLine(state.store.entries));
     store.hold(state.store, items);
     syncPause(app);
     return;
@@ -158,13 +165,19 @@ export function rowsFollowScroll(app) {
 function keepEntries(app, items, put, show) {
   const state = app.state;
   if (items.length > state.opts.keep) items = items.slice(items.length - state.opts.keep);
-  for (const e of items) filtered(state, e);
+  const older = put === store.prepend;
+  // Lines of several-line entries (multiline.js) are linked to the line before them.
+  const { stale, heads } = filterLines(state, items, older ? null : lastLine(state.store.entries));
   steady(app, () => {
     const { added, removed } = put(state.store, items, state.opts.keep, filtering(state));
     removeShown(removed);
     show(app, added.filter((e) => e.shown));
   });
-  syncCount(app);
+  if (stale || (older && joinsAbove(state.store.entries, items))) refilter(app);
+  else {
+    redrawHeads(app, heads);
+    syncCount(app);
+  }
 }
 
 /** Keeps entries after the newest (from the stream or a page of history); the oldest beyond keep go. */
@@ -210,27 +223,30 @@ export function keepChanged(app) {
 /** Compiles the filter options into state.filter, and marks the box when invalid. */
 export function compile({ state, ui }) {
   const opts = state.opts;
-  state.filter = compileFilter(opts.filter, opts);
+  state.filter = Object.assign(compileFilter(opts.filter, opts), compileRules(opts));
   ui.search.classList.toggle("invalid", state.filter.invalid);
 }
 
-export function syncCount({ state, ui }) {
+export function syncCount(app) {
+  const { state, ui } = app;
   const label = countLabel(state.store, {
     filtering: filtering(state),
+    matching: state.filter.matcher !== null,
     invalid: state.filter.invalid,
     keep: state.opts.keep,
   });
   ui.count.textContent = label.text;
   ui.count.className = label.bad ? "count bad" : "count";
   if (label.title !== null) ui.count.title = label.title;
+  syncLevels(app);
 }
 
 /** After the filter or the JSON toggle changed: every entry is filtered and drawn again. */
 export function refilter(app) {
   const state = app.state;
   compile(app);
-  for (const e of state.store.entries) filtered(state, e);
-  for (const e of state.store.held) filtered(state, e);
+  filterLines(state, state.store.entries, null);
+  filterLines(state, state.store.held, lastLine(state.store.entries));
   store.recount(state.store, filtering(state));
   rerenderAll(app);
   syncCount(app);

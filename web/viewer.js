@@ -96,6 +96,7 @@ function createApp(win) {
     // Shared with the other tabs that show the same stream (share.js).
     open: (url) => openShared(url, { win, fetch: (...a) => win.fetch(...a), lines: serverBacklog(doc) }),
     remember: storage.set,
+    recall: storage.get,
     show: (name, how) => show(app, name, how),
     refetch: () => {
       if (state.current) connect(app, state.current);

@@ -89,6 +89,9 @@ describe("download", () => {
       "06:05:04.003 red one\n",
     );
     assert.equal(downloadText([], { json: false, time: false }), "");
+    // A line's own time, as the time column shows it.
+    const own = shown(lineEntry("2026-12-01T10:00:00.5Z x", "b", at.getTime()));
+    assert.equal(downloadText([own], { json: false, time: true, tz: "utc" }), "10:00:00.500Z 2026-12-01T10:00:00.5Z x\n");
   });
 
   test("JSON lines as shown", () => {

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 
 const web = new URL("../../web/", import.meta.url);
-const PURE = ["ansi", "filter", "format", "ids", "json", "levels", "lines", "pages", "receive", "search", "settings", "state", "store"];
+const PURE = ["ansi", "fields", "filter", "format", "ids", "json", "highlight", "levelfilter", "levels", "lines", "linetime", "multiline", "pages", "receive", "rules", "unseen", "search", "settings", "state", "store"];
 const PAGE = /\b(document|window|location|navigator|localStorage|history|EventSource|fetch|requestAnimationFrame|setTimeout)\b/;
 
 const code = (name) =>

@@ -48,10 +48,17 @@ describe("readOptions", () => {
       time: false,
       json: false,
       keep: DEFAULT_KEEP,
+      tz: "local",
       follow: true,
       filter: "",
       regex: false,
       matchCase: false,
+      levels: null,
+      exclude: "",
+      highlight: [],
+      where: "",
+      columns: false,
+      fields: [],
     });
   });
 
