@@ -118,13 +118,47 @@ def test_files_chosen_in_the_list_show_in_one_labelled_view(server_process, tmp_
     # The note says what the view holds, and where history and search are: file by file.
     note = page.inner_text("#merged-note")
     assert "file by file" in note and "a.log" in note and "b.log" in note
-    assert page.locator("#find-form").is_hidden() and page.locator("#to-start").is_hidden()
+    assert page.locator("#find-form").is_visible() and page.locator("#to-start").is_hidden()
 
     # Live lines of both files, labelled (live lines come as they are read: one after the other).
     write_lines(b, [f"{stamp(6)} b live"])
     wait_rows_are(page, [*want, f"b|{stamp(6)} b live"])
     write_lines(a, [f"{stamp(7)} a live"])
     wait_rows_are(page, [*want, f"b|{stamp(6)} b live", f"a|{stamp(7)} a live"])
+
+
+def test_search_in_a_merged_view_searches_every_file_whole(server_process, tmp_path, new_page):
+    """Each file is searched whole, results labelled with their file; one opens in its file."""
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    write_lines(a, [f"{stamp(i)} a {'needle' if i % 50 == 0 else 'hay'} {i}" for i in range(1, 400)])
+    write_lines(b, [f"{stamp(i)} b {'needle' if i % 70 == 0 else 'hay'} {i}" for i in range(1, 400)])
+    server = server_process(str(a), str(b), "--lines", "5")
+    page = new_page().page
+    page.goto(server.url + "view?file=a.log&file=b.log")
+    wait_status(page, "live")
+    page.fill("#find", "needle")
+    page.press("#find", "Enter")
+    want_a = [f"a needle {i}" for i in range(350, 0, -50)]
+    want_b = [f"b needle {i}" for i in range(350, 0, -70)]
+    page.wait_for_function(
+        "n => document.querySelectorAll('#results-list li').length === n", arg=len(want_a) + len(want_b)
+    )
+    results = page.eval_on_selector_all(
+        "#results-list li button",
+        "els => els.map(b => [b.querySelector('.src').title, b.textContent])",
+    )
+    # Every file's matches, from far back in it (the backlog held 5 lines), labelled.
+    assert [r[0] for r in results] == ["a.log"] * len(want_a) + ["b.log"] * len(want_b)
+    assert [r[1].split(" ", 1)[1] for r in results] == want_a + want_b
+    page.wait_for_function(
+        "() => /in all 2 files/.test(document.querySelector('#results-count').textContent)"
+    )
+    # A result opens in its own file's view, in context, highlighted.
+    page.click("#results-list li >> nth=9")
+    page.wait_for_url("**/view/b.log?at=*")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#log .row[data-target] .tx'); return t && t.textContent.endsWith('b needle 210'); }"
+    )
 
 
 def test_filter_pause_download_and_a_line_link_in_a_merged_view(server_process, tmp_path, new_page):

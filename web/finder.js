@@ -8,7 +8,9 @@ import { lineEntry, prepare } from "./lines.js";
 import { fillText } from "./render.js";
 import { highlightMarks } from "./highlight.js";
 import { dropHidden } from "./rules.js";
-import { createSearch, goesOn, searchLabel, searchQuery, takePage } from "./search.js";
+import { createSearch, foldParts, goesOn, nextPart, searchLabel, searchQuery, takePage } from "./search.js";
+import { colourOf, shortLabel } from "./selection.js";
+import { linePath } from "./settings.js";
 
 /** Attaches the search box and the pane. */
 export function wireFinder(app) {
@@ -58,6 +60,8 @@ function start(app, q) {
   stop(app);
   const opts = { regex: state.opts.regex, matchCase: state.opts.matchCase };
   state.finder.search = createSearch(q, opts);
+  // A merged view searches each of its files in turn, every line labelled with its file.
+  if (state.merged) state.finder.search.parts = state.mergedNames.map((name) => ({ name, sub: createSearch(q, opts) }));
   const marks = compileFilter(q, opts);
   state.finder.matcher = marks.matcher;
   state.finder.current = -1;
@@ -86,10 +90,19 @@ async function run(app) {
   sync(app, true);
   try {
     do {
-      const res = await getJson(app.routes.search(state.current, searchQuery(search)), abort.signal);
+      const part = nextPart(search);
+      const name = part ? part.name : state.current;
+      const res = await getJson(app.routes.search(name, searchQuery(part ? part.sub : search)), abort.signal);
       if (f.search !== search) return;
       if (res.status !== 200) search.error = problem(res);
-      else show(app, dropHidden(search, takePage(search, res.body), state.filter));
+      else if (!part) show(app, dropHidden(search, takePage(search, res.body), state.filter));
+      else {
+        const added = takePage(part.sub, res.body);
+        for (const m of added) m.file = name;
+        search.matches.push(...added);
+        foldParts(search);
+        show(app, dropHidden(search, added, state.filter));
+      }
       sync(app, true);
     } while (goesOn(search));
   } catch (err) {
@@ -124,7 +137,18 @@ function show(app, matches) {
     const button = doc.createElement("button");
     button.type = "button";
     button.tabIndex = -1;
-    fillText(doc, button, e.plain, e.runs, null, hits, highlightMarks(state.filter.highlights, e.plain));
+    if (m.file) {
+      const label = doc.createElement("span");
+      label.className = "src src-" + colourOf(m.file, state.mergedNames);
+      label.textContent = shortLabel(m.file);
+      label.title = m.file;
+      button.appendChild(label);
+      const text = doc.createElement("span");
+      fillText(doc, text, e.plain, e.runs, null, hits, highlightMarks(state.filter.highlights, e.plain));
+      button.appendChild(text);
+    } else {
+      fillText(doc, button, e.plain, e.runs, null, hits, highlightMarks(state.filter.highlights, e.plain));
+    }
     const at = index++;
     button.addEventListener("click", () => open(app, at));
     const li = doc.createElement("li");
@@ -170,5 +194,7 @@ function open(app, i) {
     button.setAttribute("aria-current", "true");
     button.scrollIntoView({ block: "nearest" });
   }
-  showAround(app, match.id);
+  // A merged view holds no history: a result opens in its own file's view, in context.
+  if (match.file) app.win.location.assign(new URL(linePath(match.file, match.id), app.doc.baseURI).href);
+  else showAround(app, match.id);
 }

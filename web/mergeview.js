@@ -81,8 +81,9 @@ export function showMergedNote(app) {
   ui.log.style.setProperty("--src-w", widest + "ch");
   note.append(
     `${names.length === 1 ? "One file" : names.length + " files"} in one stream, each line labelled with its file: ` +
-      "the backlog and what arrives since, merged by the lines' times. Scrolling back past them, " +
-      "searching the whole file and jumping to a time work file by file: ",
+      "the backlog and what arrives since, merged by the lines' times. Search the files searches " +
+      "each of them whole (a result opens in its own file); scrolling back past the backlog and " +
+      "jumping to a time work file by file: ",
   );
   names.forEach((name, i) => {
     if (i) note.append(" · ");

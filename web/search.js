@@ -57,11 +57,27 @@ export function searchLabel(search, running) {
   const of = known ? ` of ${human(search.size)}` : "";
   if (search.next === undefined) return { text: `Searching for “${search.q}”…`, bad: false };
   if (search.next === null) {
-    const whole = "in the whole file" + (known ? ` (${human(search.size)})` : "");
+    const files = search.parts ? `all ${search.parts.length} files` : "the whole file";
+    const whole = "in " + files + (known ? ` (${human(search.size)})` : "");
     return { text: n ? `${matches(n)} ${whole}` : `No match for “${search.q}” ${whole}`, bad: false };
   }
   const where = `searched ${human(search.scanned)}${of}`;
   if (running) return { text: `${matches(n)} · ${where}…`, bad: false };
   if (!n) return { text: `No match yet · ${where}`, bad: false };
   return { text: `${matches(n)} · ${where}`, bad: false };
+}
+
+/** A search of several files (search.parts: [{name, sub}]): the file whose next page is due, or null. */
+export function nextPart(search) {
+  if (!search.parts) return null;
+  return search.parts.find((p) => p.sub.next !== null) || null;
+}
+
+/** Sums up the parts' progress into the search itself; matches are added by the caller. */
+export function foldParts(search) {
+  const parts = search.parts;
+  search.scanned = parts.reduce((n, p) => n + p.sub.scanned, 0);
+  search.size = parts.every((p) => p.sub.size !== null) ? parts.reduce((n, p) => n + p.sub.size, 0) : null;
+  if (parts.every((p) => p.sub.next === null)) search.next = null;
+  else search.next = ""; // under way: the next page is another file's, or further back in one
 }
