@@ -130,7 +130,7 @@ def check_serves(url: str, log_file: Path) -> None:
     page = urllib.request.urlopen(url, timeout=5).read()
     assert b"static/viewer.js" in page
     js = urllib.request.urlopen(url + "static/viewer.js", timeout=5).read()
-    assert b"EventStream" in js
+    assert b"start(window)" in js
     assert urllib.request.urlopen(url + "healthz", timeout=5).status == 200
     with urllib.request.urlopen(url + f"events/{log_file.name}?lines=0", timeout=10) as stream:
         assert stream.readline().startswith(b"retry:")

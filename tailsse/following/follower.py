@@ -159,10 +159,8 @@ class Follower:
         self.segment = None
 
     def poll(self, budget: int) -> tuple[list[Batch | Change], bool]:
-        """Stat the path and read new lines, up to about ``budget`` bytes.
-
-        Returns what happened, in order, and whether more data is waiting.
-        """
+        """Stat the path and read up to about ``budget`` bytes: what happened, in order, and
+        whether more data is waiting."""
         out: list[Batch | Change] = []
         self.wait = 0.0
         if not self.queue and not self._gone:

@@ -8,7 +8,8 @@ a Unix socket: the server sends the open descriptors of the files to scan with t
 request (SCM_RIGHTS), so the scanner opens no file by name and reads only what the server
 opened, and gets back the matching lines' places and bytes. The server makes the ids.
 
-A scanner serves one request at a time; the server keeps WORKERS of them. When none can
+A scanner serves one request at a time, at a lower priority than the server (NICE); the
+server keeps WORKERS of them. When none can
 be started (or one dies), the scan runs on a thread of the server instead.
 
 Messages are a 4-byte length and a pickle, between the two halves of this module.
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 FRAME = struct.Struct("!I")
 MAX_FDS = 256  # files of one timeline: the path and its generations
 WORKERS = 2
+NICE = 10  # live streams come first when the two compete for a processor
 
 
 class ScannerGone(RuntimeError):
@@ -200,6 +202,7 @@ atexit.register(scanners.stop)
 
 
 def main(argv: list[str]) -> int:
+    os.nice(NICE)
     sock = socket.socket(fileno=int(argv[1]))
     try:
         serve(sock)
