@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 import urllib.request
 from dataclasses import replace
 
@@ -81,6 +82,24 @@ async def test_live_lines_of_every_file_in_one_stream(http_server_client, logs):
     for name, text in (("b.log", "first"), ("a.log", "second"), ("b.log", "third")):
         append(logs[name], text.encode() + b"\n")
         assert await lines(reader, 1) == [(name, text)]
+
+
+async def test_live_lines_read_in_one_turn_are_merged_by_their_own_times(http_server_client, logs):
+    """The live reordering window: the files read in one turn of the IOLoop go out by time."""
+    reader, _ = open_stream(http_server_client, "/events?file=*&lines=0")
+    await reader.ready()
+    for rnd in range(5):
+        base = 10 * rnd
+        # c.log is written first with the latest lines, a.log last with the earliest, and the
+        # IOLoop is held meanwhile (as a busy server is): one turn reads all three files.
+        append(logs["c.log"], stamp(base + 3) + b" c\n" + stamp(base + 6) + b" c\n")
+        append(logs["b.log"], stamp(base + 2) + b" b\n" + stamp(base + 5) + b" b\n")
+        append(logs["a.log"], stamp(base + 1) + b" a\n" + stamp(base + 4) + b" a\n")
+        time.sleep(0.05)  # on the IOLoop's thread: every file's event waits for the same turn
+        got = await lines(reader, 6)
+        assert [t for _, t in got] == [
+            (stamp(base + i) + b" " + b"abc"[(i - 1) % 3 : (i - 1) % 3 + 1]).decode() for i in range(1, 7)
+        ]
 
 
 async def test_resume_after_a_disconnect_is_exact_in_every_file(http_server_client, logs):

@@ -30,6 +30,7 @@ from tailsse.history.timestamps import line_time
 from tailsse.sources.base import HistoryError, LinesPage, SearchPage, Sink, TimeFound, notice
 from tailsse.sources.files import FileCursor, FileSource, line_tails
 from tailsse.sources.merged_ids import MISSING, PREFIX, parse_merged, tags
+from tailsse.sources.merged_order import by_time, in_time_order, last_time
 from tailsse.sse import encode as sse
 
 Listener = Callable[[list[Batch | Change], FileCursor | None], None]
@@ -70,7 +71,8 @@ class MergedSource:
         self.texts: list[bytes] = [
             tag + _position_text(head) for tag, head in zip(self.tags, self.heads, strict=True)
         ]
-        self._pending: list[bytes] = []  # encoded batches not yet written (see _on_batch)
+        # Batches read in this turn of the IOLoop, not written yet (see _on_batch).
+        self._pending: list[tuple[int, list[Batch | Change], FileCursor | None]] = []
         self._pending_before: MergedCursor | None = None
         self._listeners: list[tuple[FileSource, Listener]] = []
         for index, source in enumerate(self.files):
@@ -121,23 +123,32 @@ class MergedSource:
         return b"".join(parts)
 
     def _on_batch(self, index: int, items: list[Batch | Change]) -> None:
-        """A file's head moved: encode its batch for the merged head, ids and all.
+        """A file's head moved: its batch waits for the end of this turn of the IOLoop.
 
-        The head's position moves at once; the writes wait for the end of this turn of the
-        IOLoop, so the batches of every file read in one turn go out as one write per
-        viewer. Whatever asks where the head is (``at_head``, ``refresh``) sends them first.
+        The head's position moves at once; the writes wait, so the batches of every file
+        read in one turn go out merged by the lines' own times (the live reordering window:
+        one turn), as one write per viewer. Whatever asks where the head is (``at_head``,
+        ``refresh``) sends them first.
         """
         if not self._pending:
             self._pending_before = MergedCursor(tuple(self.heads), tuple(self.texts))
             IOLoop.current().add_callback(self._flush)
-        self._pending.append(self._encode(index, items, self.texts))
-        self.heads[index] = self.files[index].head()
+        head = self.files[index].head()
+        self._pending.append((index, items, head))
+        self.heads[index] = head
 
     def _flush(self) -> None:
         """Publish what the files' heads brought since the last flush."""
         if not self._pending:
             return
-        data, self._pending = b"".join(self._pending), []
+        pending, self._pending = self._pending, []
+        reads: dict[int, tuple[int, list[Batch | Change], FileCursor | None]] = {}
+        for index, items, head in pending:  # one run per file, in the file's order
+            earlier = reads.get(index)
+            reads[index] = (index, (earlier[1] if earlier else []) + items, head)
+        data = b"".join(
+            self._encode(index, items, self.texts) for index, items in in_time_order(list(reads.values()))
+        )
         before = self._pending_before
         if self.sink is not None and data and before is not None:
             self.sink.publish(data, before)
@@ -209,11 +220,11 @@ class MergedSource:
         }
         # Files still behind may hold lines older than the last ones read from the others.
         behind = [
-            _last_time(items, times) for index, items, after in reads if not self.files[index].at_head(after)
+            last_time(items, times) for index, items, after in reads if not self.files[index].at_head(after)
         ]
         horizon = min((last for last in behind if last is not None), default=None)
         out = []
-        for index, items, after in _by_time(reads, horizon, times):
+        for index, items, after in by_time(reads, horizon, times):
             out.append(self._encode(index, items, texts))
             parts[index] = after
         return b"".join(out), MergedCursor(tuple(parts), tuple(texts))
@@ -305,71 +316,3 @@ def _newest_first(index: int, lines: Lines, start: int) -> Iterator[tuple[float,
         if seconds is not None:
             when = seconds
         yield -when, index, lines.ends[first[k] - 1] if first[k] else start
-
-
-Times = dict[int, list[float | None]]  # each batch's lines' times, by id() of the batch
-
-
-def _last_time(items: list[Batch | Change], times: Times) -> float | None:
-    """The time of the last dated line among items (None: no dated line)."""
-    for item in reversed(items):
-        if isinstance(item, Batch):
-            for seconds in reversed(times[id(item)]):
-                if seconds is not None:
-                    return seconds
-    return None
-
-
-def _by_time(
-    reads: list[tuple[int, list[Batch | Change], FileCursor]], horizon: float | None, times: Times
-) -> Iterator[tuple[int, list[Batch | Change], FileCursor]]:
-    """What was read from each file, cut at ``horizon``, merged by time into runs of one file each.
-
-    Lines dated after the horizon (the earliest last time among files still behind) stay
-    unread: the next read may find earlier lines in those files. Each file's runs keep
-    their order (a merge, never a sort), so its positions only move forward.
-    """
-    per_file = [list(_runs(index, items, after, horizon, times)) for index, items, after in reads]
-    for _, index, items, after in heapq.merge(*per_file, key=lambda run: run[0]):
-        yield index, items, after
-
-
-def _runs(
-    index: int, items: list[Batch | Change], after: FileCursor, horizon: float | None, times: Times
-) -> Iterator[tuple[float, int, list[Batch | Change], FileCursor]]:
-    """One file's items as (time, file, items, cursor after them), a run per stretch of equal time."""
-    when = float("-inf")
-    for item in items:
-        if not isinstance(item, Batch):
-            yield when, index, [item], after
-            continue
-        lines, seg = item.lines, item.segment
-        epoch = after.epoch if after.segment is seg else seg.epoch
-        start = 0
-        for k, seconds in enumerate(times[id(item)]):
-            if seconds is None or seconds == when:
-                continue
-            if k > start:  # the run of lines dated ``when`` ends here
-                yield (
-                    when,
-                    index,
-                    [Batch(seg, 0, _slice(lines, start, k))],
-                    FileCursor(seg, lines.ends[k - 1], epoch),
-                )
-            if horizon is not None and seconds > horizon:
-                return  # the rest stays unread
-            start, when = k, seconds
-        if start < len(lines):
-            yield when, index, [Batch(seg, 0, _slice(lines, start, len(lines)))], after
-
-
-def _slice(lines: Lines, start: int, stop: int) -> Lines:
-    """Lines ``start`` to ``stop`` of a batch, with their fingerprints and pieces."""
-    if start == 0 and stop == len(lines):
-        return lines
-    pieces = {i - start for i in lines.pieces if start <= i < stop} if lines.pieces else None
-    early = lines.early[start:stop] if lines.early and start < len(lines.early) else None
-    data = lines.data[start:stop]
-    return Lines(
-        lines.ends[start:stop], data, pieces or None, any(b"\r" in d for d in data), early, lines.head
-    )
