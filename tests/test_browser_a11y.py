@@ -319,6 +319,8 @@ def test_every_control_works_with_the_keyboard(server_process, log_file, new_pag
     page.goto(server.url + "view/app.log")
     wait_rows(page, 3)
     wait_status(page, "live")
+    # The level buttons (Info, Other) are drawn a moment after the lines (levelbar.js).
+    page.wait_for_function("() => document.querySelectorAll('#levels button:not([hidden])').length === 2")
 
     # Tab reaches every control of the page, each once.
     reached = tab_through(page)
