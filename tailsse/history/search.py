@@ -1,9 +1,9 @@
 """Searching a log's timeline backwards, a bounded amount per request.
 
 The scan itself (scan.py) runs in a scanner process beside the server (scanner.py), so
-the IOLoop only sends it the timeline's open files and turns what it finds into lines
-with their ids: live streams keep their latency while a search runs, whatever the search
-costs. A request ends at ``limit`` matches, SEARCH_BYTES scanned or SEARCH_SECONDS spent,
+the IOLoop only sends it the timeline's open files and gets back the matches as the
+answer's JSON, ids and all: live streams keep their latency while a search runs,
+whatever the search costs. A request ends at ``limit`` matches, SEARCH_BYTES scanned or SEARCH_SECONDS spent,
 and says where the next one continues.
 """
 
