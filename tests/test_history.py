@@ -295,6 +295,16 @@ async def test_live_lines_keep_flowing_while_a_search_runs(http_server_client, l
     assert scanner_cpu >= 0.02, scanner_cpu
 
 
+async def test_a_scanner_runs_only_on_spare_processor_time(http_server_client, log_file):
+    """SCHED_IDLE: a waking server (or anything else) takes the processor from a search at once."""
+    append(log_file, b"one line\n")
+    await get(http_server_client, "/api/search/app.log?q=line")
+    pids = scanner.scanners.pids()
+    assert pids
+    for pid in pids:
+        assert os.sched_getscheduler(pid) == os.SCHED_IDLE
+
+
 def _cpu_seconds(pid: int) -> float:
     """utime + stime of a process, from /proc."""
     with open(f"/proc/{pid}/stat") as f:

@@ -6,11 +6,12 @@ waits for its turn. Here it runs in a scanner process, started by the server (``
 tailsse.history.scanner``) when the first search comes, which shares nothing with it but
 a Unix socket: the server sends the open descriptors of the files to scan with the
 request (SCM_RIGHTS), so the scanner opens no file by name and reads only what the server
-opened, and gets back the matching lines' places and bytes. The server makes the ids.
+opened, and gets back the matches already encoded as the answer's JSON, with the ids
+the stream would give them.
 
-A scanner serves one request at a time, at a lower priority than the server (NICE); the
-server keeps WORKERS of them. When none can
-be started (or one dies), the scan runs on a thread of the server instead.
+A scanner serves one request at a time, on spare processor time only (see
+:func:`lower_priority`); the server keeps WORKERS of them. When none can be started (or
+one dies), the scan runs on a thread of the server instead.
 
 Messages are a 4-byte length and a pickle, between the two halves of this module.
 """
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 FRAME = struct.Struct("!I")
 MAX_FDS = 256  # files of one timeline: the path and its generations
 WORKERS = 2
-NICE = 10  # live streams come first when the two compete for a processor
+NICE = 19  # where SCHED_IDLE is not to be had: the lowest priority there is
 
 
 class ScannerGone(RuntimeError):
@@ -201,8 +202,23 @@ scanners = Scanners()
 atexit.register(scanners.stop)
 
 
+def lower_priority() -> str:
+    """Let the server (and everything else) go first: a scanner runs on spare processor time.
+
+    Linux's SCHED_IDLE class is for exactly this: its processes run only when no ordinary
+    one wants the processor, and a waking one takes it from them at once, where a niced
+    process may finish its time slice first. A live line then waits for no search.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return "idle"
+    except (AttributeError, OSError):
+        os.nice(NICE)
+        return f"nice {NICE}"
+
+
 def main(argv: list[str]) -> int:
-    os.nice(NICE)
+    lower_priority()
     sock = socket.socket(fileno=int(argv[1]))
     try:
         serve(sock)
