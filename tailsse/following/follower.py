@@ -94,6 +94,9 @@ def _still_there(seg: Segment, pos: int, check: int | None) -> bool:
         return True
 
 
+NEAR_END = 32 * 1024  # bytes asked for when the last read ended at the end of the file
+
+
 class Follower:
     """Follows one path like ``tail -F``: reopen on rotation, restart on truncation.
 
@@ -136,6 +139,7 @@ class Follower:
         self._gone = False  # the file was removed: finish it, then report it missing
         self._last: Segment | None = None  # the file finished last, to link to the next
         self._check: int | None = None  # fingerprint at self.pos, to notice rewrites
+        self._at_end = False  # the last read found the end of the file
         self.early = EarlyFiles()  # files the watcher opened at the path as they arrived
 
     def start(self) -> None:
@@ -158,11 +162,22 @@ class Follower:
         self.queue.clear()
         self.segment = None
 
-    def poll(self, budget: int) -> tuple[list[Batch | Change], bool]:
+    def poll(self, budget: int, written: bool = False) -> tuple[list[Batch | Change], bool]:
         """Stat the path and read up to about ``budget`` bytes: what happened, in order, and
-        whether more data is waiting."""
+        whether more data is waiting.
+
+        ``written``: the wake-up was a write to the file at the path. Then the file being
+        read is read first, and when that gives lines (the file was appended to, not
+        rewritten) the path is not looked at: a rotation comes with events of its own.
+        """
         out: list[Batch | Change] = []
         self.wait = 0.0
+        seg = self.segment
+        if written and seg is not None and not self.queue and not self._gone:
+            if _still_there(seg, self.pos, self._check):
+                more = self._read(out, budget)
+                if out:
+                    return out, more
         if not self.queue and not self._gone:
             st, error = _stat(self.path)
             self.error = error or self.error
@@ -275,8 +290,11 @@ class Follower:
         done = 0
         while done < budget:
             start = self.pos
+            # At the end of the file a few lines are new: a small read (a large one costs
+            # a fresh allocation from the system each time, for a few bytes).
+            chunk = NEAR_END if self._at_end else self.chunk
             try:
-                lines, end = seg.read(start, None, self.chunk, self.max_line)
+                lines, end = seg.read(start, None, chunk, self.max_line)
                 if not lines and final:
                     size = os.fstat(seg.fd).st_size
                     if size > start:  # a last line without a newline: send it as it is
@@ -287,9 +305,13 @@ class Follower:
                 self.error = exc.strerror or str(exc)
                 return False
             if not lines:
+                self._at_end = lines.short
                 return False
             out.append(Batch(seg, start, lines))
             done += end - start
             self.pos = end
             self._check = seg.fingerprint(end)
+            self._at_end = lines.short
+            if lines.short and not final:
+                return False  # at the end of the file: no need to read again to find out
         return True

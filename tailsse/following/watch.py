@@ -5,10 +5,11 @@ for a symlink, its target's parent) non-recursively and filters events by name. 
 parent does not exist yet, the nearest existing ancestor is watched for the directory
 that leads to the file, and the watch moves down as directories appear.
 
-On Linux the events come straight from watchdog's inotify reader thread (see
-:mod:`tailsse.following.inotify`); elsewhere, and with ``--poll``, from a watchdog Observer.
-Events are coalesced: however many arrive, at most one callback is queued on the IOLoop
-until it has run. Renames that move a followed file away are
+On Linux writes wake the IOLoop directly, and arrivals and departures come from
+watchdog's inotify reader thread (see :mod:`tailsse.following.inotify`); elsewhere, and
+with ``--poll``, everything comes from a watchdog Observer. Events from a thread are
+coalesced: however many arrive, at most one callback is queued on the IOLoop until it has
+run. Renames that move a followed file away are
 recorded in order, so the follower can find every rotated-away generation, even when
 several rotations happened before it looked.
 
@@ -27,7 +28,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 from tornado.ioloop import IOLoop
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -77,12 +78,21 @@ class Watcher(FileSystemEventHandler):
     """Calls ``on_change(path, early)`` on the IOLoop when something may have changed at path
     (``early``: the files opened at the path as they arrived there, oldest first)."""
 
-    def __init__(self, on_change: Callable[[str, list[Early]], None], poll: bool, interval: float) -> None:
+    def __init__(
+        self,
+        on_change: Callable[[str, list[Early]], None],
+        poll: bool,
+        interval: float,
+        on_write: Callable[[str], None] | None = None,
+    ) -> None:
         self._loop: IOLoop | None = None  # set by start()
         self._on_change = on_change
+        # Called on the IOLoop for a write to a followed path (on_change if None).
+        self._on_write = on_write
         self._direct = (
             None if poll or not inotify.available() else inotify.DirectWatches(self._event, self._all)
         )
+        self._writes = self._write_watches() if self._direct is not None else None
         self._observer: BaseObserver | None = None
         if self._direct is None:
             self._observer = PollingObserver(timeout=interval) if poll else Observer()
@@ -98,6 +108,13 @@ class Watcher(FileSystemEventHandler):
         self._new_file_dirs: set[str] = set()  # served directories: new files matter
         self._last_event = 0.0
         self._poll = poll
+
+    def _write_watches(self) -> inotify.WriteWatches | None:
+        try:
+            return inotify.WriteWatches(self._written, self._all)
+        except OSError as exc:  # (a limit on inotify instances): writes come from the thread
+            log.warning("cannot watch for writes on the IOLoop: %s", exc)
+            return None
 
     def watch(self, path: str) -> None:
         """Watch (again) every place whose changes can affect ``path``; idempotent."""
@@ -142,7 +159,7 @@ class Watcher(FileSystemEventHandler):
         try:
             watch: object = directory
             if self._direct is not None:
-                self._direct.add(directory)
+                self._direct.add(directory, writes=not self._watch_writes(directory))
             elif self._observer is not None:
                 watch = self._observer.schedule(self, directory, recursive=False)
         except OSError as exc:
@@ -150,8 +167,21 @@ class Watcher(FileSystemEventHandler):
             return
         self._watches[directory] = (watch, ino)
 
+    def _watch_writes(self, directory: str) -> bool:
+        """Watch ``directory`` for writes on the IOLoop; False when the thread must."""
+        if self._writes is None:
+            return False
+        try:
+            self._writes.add(directory)
+        except OSError as exc:
+            log.warning("cannot watch %s for writes on the IOLoop: %s", directory, exc)
+            return False
+        return True
+
     def _unwatch(self, directory: str, watch: object) -> None:
         del self._watches[directory]
+        if self._writes is not None:
+            self._writes.remove(directory)
         if self._direct is not None:
             self._direct.remove(directory)
         elif self._observer is not None:
@@ -171,6 +201,8 @@ class Watcher(FileSystemEventHandler):
             early = bool(self._pending)
         if early:
             loop.add_callback(self._flush)
+        if self._writes is not None:
+            self._writes.start(loop)
         if self._observer is not None:
             self._observer.daemon = True
             self._observer.start()
@@ -180,6 +212,8 @@ class Watcher(FileSystemEventHandler):
         self.arrivals.stop()
         if self._direct is not None:
             self._direct.close()
+        if self._writes is not None:
+            self._writes.close()
         if self._observer is not None:
             self._observer.stop()
             if self._observer.is_alive():
@@ -226,7 +260,6 @@ class Watcher(FileSystemEventHandler):
         if kind == "modified":
             # The common case on a busy log, kept cheap: nothing to do when the path is
             # already due to be checked. (Set reads need no lock; writes take it.)
-            self.arrivals.written(src)
             paths = self._names.get(src)
             if not paths or paths <= self._pending:
                 return
@@ -254,8 +287,21 @@ class Watcher(FileSystemEventHandler):
             self.arrivals.left(src, "renamed" if kind == "moved" else "deleted")
         if kind in ("created", "moved") and not is_directory and (dest or kind == "created"):
             # A file arrived at a followed path: open it before it can go away again.
-            self.arrivals.arrived(dest or src, event, self._departures, renamed_in=kind == "moved")
+            self.arrivals.arrived(dest or src, event, self._departures)
         self._wake(hit)
+
+    def _written(self, names: Set[str]) -> None:
+        """On the IOLoop: files (or directories) were written to; read them now."""
+        hit: set[str] = set()
+        for name in names:
+            hit |= self._names.get(name, set())
+        if self._on_write is None:
+            with self._lock:
+                self._pending |= hit
+            self._flush()
+            return
+        for path in hit:
+            self._on_write(path)
 
     def _wake(self, paths: set[str]) -> None:
         if not paths:
