@@ -227,34 +227,29 @@ def test_what_the_events_tell_of_files_never_opened():
     fates = Fates()
     paths = {"/l/app.log"}
     name = "/l/app.log"
-    # Created, written, deleted before the open: lost.
-    fates.arrived(name, GONE, False, paths)
-    fates.written(name)
+    # Created and deleted before the open: possibly lost (its writes are not in the record).
+    fates.arrived(name, GONE, paths)
     fates.left(name, "deleted", paths)
     assert len(fates.take("/l/app.log")) == 1
-    # Created and deleted unwritten, or renamed away unopened (still on disk): nothing.
-    fates.arrived(name, GONE, False, paths)
-    fates.left(name, "deleted", paths)
-    fates.arrived(name, GONE, False, paths)
-    fates.written(name)
+    # Renamed away unopened: still on disk, nothing to say here.
+    fates.arrived(name, GONE, paths)
     fates.left(name, "renamed", paths)
     assert fates.take("/l/app.log") == []
     # Its open got the next file (it was gone by then): lost once the next one arrives.
-    fates.arrived(name, (1, 7), False, paths)
-    fates.written(name)
+    fates.arrived(name, (1, 7), paths)
     fates.left(name, "deleted", paths)
     assert fates.take("/l/app.log") == []
-    fates.arrived(name, (1, 7), False, paths)
+    fates.arrived(name, (1, 7), paths)
     assert len(fates.take("/l/app.log")) == 1
-    # Renamed over by the next one before the open: lost; opened in time: nothing.
-    fates.arrived(name, (1, 8), True, paths)
-    fates.arrived(name, (1, 8), True, paths)
+    # Replaced by the next one before the open: lost; opened in time: nothing.
+    fates.arrived(name, (1, 8), paths)
+    fates.arrived(name, (1, 8), paths)
     assert len(fates.take("/l/app.log")) == 1
-    fates.arrived(name, (1, 9), True, paths)
+    fates.arrived(name, (1, 9), paths)
     assert fates.take("/l/app.log") == []
     # Not opened for another reason (refused): nothing can be said.
-    fates.arrived(name, None, True, paths)
-    fates.arrived(name, (1, 10), True, paths)
+    fates.arrived(name, None, paths)
+    fates.arrived(name, (1, 10), paths)
     assert fates.take("/l/app.log") == []
 
 

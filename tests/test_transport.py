@@ -88,3 +88,19 @@ async def test_a_closed_peer_ends_the_stream_and_calls_back(io_loop):
         await asyncio.sleep(0.01)
     await _wait(lambda: bool(closed))
     assert transport.closed() and transport.send(b"after") is None
+
+
+async def test_a_stream_is_sent_without_waiting_for_acknowledgements():
+    """TCP_NODELAY: each batch is one write already; Nagle would hold it for the last ACK."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    listener.close()
+    stream = IOStream(server)
+    try:
+        assert not server.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        StreamTransport(stream, b"HTTP/1.1 200 OK\r\n\r\n", chunked=True)
+        assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        stream.close()
+        client.close()

@@ -58,10 +58,6 @@ class Arrivals:
             for name in names:
                 self._names.setdefault(name, set()).add(path)
 
-    def written(self, name: str) -> None:
-        """On the watcher's thread: something was written to the file at ``name``."""
-        self._fates.written(name)
-
     def left(self, name: str, how: str) -> None:
         """On the watcher's thread: the file at ``name`` was "deleted" or "renamed" away."""
         with self._lock:
@@ -72,7 +68,7 @@ class Arrivals:
         with self._lock:
             return self._fates.take(path)
 
-    def arrived(self, name: str, event: int, departures: Mapping[str, int], renamed_in: bool = False) -> None:
+    def arrived(self, name: str, event: int, departures: Mapping[str, int]) -> None:
         """On the watcher's thread: a file arrived at ``name`` (the ``event``-th event)."""
         with self._lock:
             if self._stopped:
@@ -107,7 +103,7 @@ class Arrivals:
                 opened.append(Early(seg, real, departures.get(real, 0), seg.opened_at))
         if todo:
             with self._lock:
-                self._fates.arrived(name, got, renamed_in, self._names.get(name, set()))
+                self._fates.arrived(name, got, self._names.get(name, set()))
 
     def take(self) -> dict[str, list[Early]]:
         """On the IOLoop: every file opened since the last call, by followed path."""

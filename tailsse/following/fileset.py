@@ -31,8 +31,10 @@ class Member(Protocol):
     @property
     def follower(self) -> Follower: ...
 
-    def wake(self) -> bool:
-        """Read what is new; True when something happened to the file itself (a rotation…)."""
+    def wake(self, written: bool = False) -> bool:
+        """Read what is new; True when something happened to the file itself (a rotation…).
+
+        ``written``: the wake-up is a write to the file at the path, nothing else."""
         ...
 
 
@@ -56,7 +58,7 @@ class FileSet(Generic[M]):
         self._checked = checked  # called after each periodic check
         self.members: dict[str, M] = {}
         self._by_path: dict[str, list[M]] = {}
-        self.watcher = Watcher(self._changed, config.poll, config.check_interval)
+        self.watcher = Watcher(self._changed, config.poll, config.check_interval, self._written)
         # Directories and globs among the PATHs can gain files while tailsse runs.
         self._dynamic = tuple(p for p in config.paths if is_dynamic(p))
         self._timer: PeriodicCallback | None = None
@@ -137,8 +139,12 @@ class FileSet(Generic[M]):
         for member in members:
             self._wake(member)
 
-    def _wake(self, member: M) -> None:
-        if member.wake():
+    def _written(self, path: str) -> None:
+        for member in self._by_path.get(path, []):
+            self._wake(member, written=True)
+
+    def _wake(self, member: M, written: bool = False) -> None:
+        if member.wake(written):
             # Something happened to the file: its directories may be new, or a symlink
             # may point somewhere else now.
             self.watcher.watch(member.follower.path)

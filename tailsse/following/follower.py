@@ -84,6 +84,33 @@ def _last_line_start(fd: int) -> int:
     return size if ends_line else backlog_start(fd, size, 1)
 
 
+def _try_open(path: str, confine: str | None) -> tuple[Segment | None, str]:
+    """The followed file opened, or None and why ("": it is not there)."""
+    try:
+        return open_followed(path, confine), ""
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+
+
+def _read_at(seg: Segment, start: int, final: bool, chunk: int, max_line: int) -> tuple[Lines, int]:
+    """Lines from ``start``; when nothing more will be written there (``final``), the last
+    one too, without its newline.
+
+    At the end of the file ``chunk`` is small: a few lines are new, and a large read
+    buffer costs a fresh allocation from the system each time.
+    """
+    lines, end = seg.read(start, None, chunk, max_line)
+    if not lines and final:
+        size = os.fstat(seg.fd).st_size
+        if size > start:  # a last line without a newline: send it as it is
+            lines, end = seg.read(start, size, chunk, max_line)
+            if lines.pieces:
+                lines.pieces.discard(len(lines) - 1)
+    return lines, end
+
+
 def _still_there(seg: Segment, pos: int, check: int | None) -> bool:
     """Whether the file still starts with the bytes it had when read up to ``pos``."""
     if pos == 0 or check is None:
@@ -92,6 +119,9 @@ def _still_there(seg: Segment, pos: int, check: int | None) -> bool:
         return fingerprint(seg.fd, pos) == check
     except OSError:
         return True
+
+
+NEAR_END = 32 * 1024  # bytes asked for when the last read ended at the end of the file
 
 
 class Follower:
@@ -136,6 +166,7 @@ class Follower:
         self._gone = False  # the file was removed: finish it, then report it missing
         self._last: Segment | None = None  # the file finished last, to link to the next
         self._check: int | None = None  # fingerprint at self.pos, to notice rewrites
+        self._at_end = False  # the last read found the end of the file
         self.early = EarlyFiles()  # files the watcher opened at the path as they arrived
 
     def start(self) -> None:
@@ -158,11 +189,18 @@ class Follower:
         self.queue.clear()
         self.segment = None
 
-    def poll(self, budget: int) -> tuple[list[Batch | Change], bool]:
+    def poll(self, budget: int, written: bool = False) -> tuple[list[Batch | Change], bool]:
         """Stat the path and read up to about ``budget`` bytes: what happened, in order, and
-        whether more data is waiting."""
+        whether more data is waiting. After a write (``written``), new lines of the file
+        being read are all: a rotation comes with events of its own."""
         out: list[Batch | Change] = []
         self.wait = 0.0
+        seg = self.segment
+        if written and seg is not None and not self.queue and not self._gone:
+            if _still_there(seg, self.pos, self._check):
+                more = self._read(out, budget)
+                if out:
+                    return out, more
         if not self.queue and not self._gone:
             st, error = _stat(self.path)
             self.error = error or self.error
@@ -229,16 +267,11 @@ class Follower:
 
     def _open(self, report: bool, out: list[Batch | Change] | None = None) -> Segment | None:
         began = time.monotonic()
-        try:
-            seg = open_followed(self.path, self.confine)
-        except FileNotFoundError:
-            self.state = "missing"
-            return None
-        except OSError as exc:
-            error = exc.strerror or str(exc)
-            if report and out is not None and (self.state != "unreadable" or error != self.error):
+        seg, error = _try_open(self.path, self.confine)
+        if seg is None:
+            if error and report and out is not None and (self.state != "unreadable" or error != self.error):
                 out.append(Change("unreadable", None, error))
-            self.state, self.error = "unreadable", error
+            self.state, self.error = ("unreadable", error) if error else ("missing", self.error)
             return None
         self.state, self.error = "following", ""
         self._real = os.path.realpath(self.path)
@@ -275,21 +308,19 @@ class Follower:
         done = 0
         while done < budget:
             start = self.pos
+            chunk = NEAR_END if self._at_end else self.chunk
             try:
-                lines, end = seg.read(start, None, self.chunk, self.max_line)
-                if not lines and final:
-                    size = os.fstat(seg.fd).st_size
-                    if size > start:  # a last line without a newline: send it as it is
-                        lines, end = seg.read(start, size, self.chunk, self.max_line)
-                        if lines.pieces:
-                            lines.pieces.discard(len(lines) - 1)
+                lines, end = _read_at(seg, start, final, chunk, self.max_line)
             except OSError as exc:
                 self.error = exc.strerror or str(exc)
                 return False
+            self._at_end = lines.short
             if not lines:
                 return False
             out.append(Batch(seg, start, lines))
             done += end - start
             self.pos = end
             self._check = seg.fingerprint(end)
+            if lines.short and not final:
+                return False  # at the end of the file: no need to read again to find out
         return True

@@ -75,6 +75,7 @@ class Lines:
     cr: bool = False  # some line contains a CR
     early: list[int] | None = None  # fingerprints of lines ending in the first bytes
     head: int = 0  # fingerprint of every other line
+    short: bool = False  # the read found the end of the file: nothing more to read now
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -190,6 +191,7 @@ def read_lines(fd: int, offset: int, stop: int | None, max_bytes: int, max_line:
     if stop is not None and len(buf) < want:
         final = False  # the file is shorter than the caller thought
     lines, end = split_lines(buf, offset, 0, max_line, final)
+    lines.short = len(buf) < want
     return lines, offset + end
 
 

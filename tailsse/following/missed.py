@@ -9,10 +9,10 @@ opened, so the follower can tell its viewers ``lost`` instead of skipping it sil
 
 A file counts as never opened when the open made for its arrival failed because nothing
 was at the name any more, or opened the same file as the next arrival did (the name had
-already been taken over). It counts as having had content when a write to the name was
-seen while it was there, or when it arrived by a rename (written under another name
-first, as in a rename-over rotation). A file renamed away is not lost here: it still
-exists, and the follower's rename tracking finds it if it is a rotated generation.
+already been taken over). Whether it had lines nothing can tell any more (writes are read
+on the IOLoop, not on this thread, and so are not in this record): such a file is always
+reported, as possibly lost. A file renamed away is not lost here: it still exists, and the
+follower's rename tracking finds it if it is a rotated generation.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ class Stay:
     """One file's time at a name, as far as the events tell."""
 
     file: tuple[int, int] | None  # (dev, ino) the open at its arrival got; GONE; None: not opened
-    renamed_in: bool  # arrived by a rename
-    written: bool = False  # a write to the name was seen while it was there
     left: str = ""  # "", or how it left: "deleted", "renamed"
 
 
@@ -39,31 +37,25 @@ class Fates:
         self.stays: dict[str, Stay] = {}  # the latest stay at each name
         self.missed: dict[str, list[str]] = {}  # followed path -> notices not taken yet
 
-    def written(self, name: str) -> None:
-        stay = self.stays.get(name)
-        if stay is not None and not stay.written:
-            stay.written = True
-
     def left(self, name: str, how: str, paths: set[str]) -> None:
         """A file left ``name``: ``how`` is "deleted" or "renamed"."""
         stay = self.stays.get(name)
         if stay is None or stay.left:
             return
         stay.left = how
-        if how == "deleted" and stay.file == GONE and stay.written:
+        if how == "deleted" and stay.file == GONE:
             self._lost(name, paths, "deleted")
 
-    def arrived(self, name: str, file: tuple[int, int] | None, renamed_in: bool, paths: set[str]) -> None:
+    def arrived(self, name: str, file: tuple[int, int] | None, paths: set[str]) -> None:
         """A file arrived at ``name``; the open made for it got ``file`` (or GONE, or None)."""
         before = self.stays.get(name)
-        self.stays[name] = Stay(file, renamed_in)
+        self.stays[name] = Stay(file)
         if before is None or before.left == "renamed" or before.file is None:
             return
         if not before.left:  # it was still there: this arrival replaced it
-            never = before.file == GONE or (file is not None and before.file == file)
-            if never and (before.written or before.renamed_in):
+            if before.file == GONE or (file is not None and before.file == file):
                 self._lost(name, paths, "replaced")
-        elif before.file != GONE and before.file == file and before.written:
+        elif before.file != GONE and before.file == file:
             self._lost(name, paths, "deleted")  # its open got the file after it
 
     def take(self, path: str) -> list[str]:
@@ -72,7 +64,7 @@ class Fates:
     def _lost(self, name: str, paths: set[str], how: str) -> None:
         detail = (
             f"a file that arrived at {name} was {how} before it could be opened "
-            "(within moments of its arrival): its lines are lost"
+            "(within moments of its arrival): whatever lines it had are lost"
         )
         for path in paths:
             self.missed.setdefault(path, []).append(detail)

@@ -5,12 +5,12 @@ for a symlink, its target's parent) non-recursively and filters events by name. 
 parent does not exist yet, the nearest existing ancestor is watched for the directory
 that leads to the file, and the watch moves down as directories appear.
 
-On Linux the events come straight from watchdog's inotify reader thread (see
-:mod:`tailsse.following.inotify`); elsewhere, and with ``--poll``, from a watchdog Observer.
-Events are coalesced: however many arrive, at most one callback is queued on the IOLoop
-until it has run. Renames that move a followed file away are
-recorded in order, so the follower can find every rotated-away generation, even when
-several rotations happened before it looked.
+Where the events come from is :mod:`tailsse.following.watches`: on Linux writes wake the
+IOLoop directly, and arrivals and departures come from watchdog's inotify reader thread.
+Events from a thread are coalesced: however many arrive, at most one callback is queued
+on the IOLoop until it has run. Renames that move a followed file away are recorded in
+order, so the follower can find every rotated-away generation, even when several
+rotations happened before it looked.
 
 A file can also be renamed over or deleted a few milliseconds after it arrived, before
 the IOLoop gets to it. So with inotify a file arriving at a followed path (created,
@@ -22,24 +22,18 @@ Every descriptor ends in a Segment or is closed (also when watching stops).
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 from tornado.ioloop import IOLoop
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
 
-from tailsse.following import inotify
 from tailsse.following.early import Arrivals, Early
 from tailsse.following.segment import Segment
-
-log = logging.getLogger(__name__)
+from tailsse.following.watches import Watches
 
 MAX_MOVES = 4096  # renames remembered for finding rotated-away files
 # Seconds without events before the renames seen so far are taken as complete: events
@@ -77,19 +71,22 @@ class Watcher(FileSystemEventHandler):
     """Calls ``on_change(path, early)`` on the IOLoop when something may have changed at path
     (``early``: the files opened at the path as they arrived there, oldest first)."""
 
-    def __init__(self, on_change: Callable[[str, list[Early]], None], poll: bool, interval: float) -> None:
+    def __init__(
+        self,
+        on_change: Callable[[str, list[Early]], None],
+        poll: bool,
+        interval: float,
+        on_write: Callable[[str], None] | None = None,
+    ) -> None:
         self._loop: IOLoop | None = None  # set by start()
         self._on_change = on_change
-        self._direct = (
-            None if poll or not inotify.available() else inotify.DirectWatches(self._event, self._all)
-        )
-        self._observer: BaseObserver | None = None
-        if self._direct is None:
-            self._observer = PollingObserver(timeout=interval) if poll else Observer()
+        # Called on the IOLoop for a write to a followed path (on_change if None).
+        self._on_write = on_write
+        self._watches = Watches(self, self._event, self._written, self._all, poll, interval)
+        self._direct = self._watches.direct
         self._lock = threading.Lock()
         self._pending: set[str] = set()
         self._names: dict[str, set[str]] = {}  # name of interest -> followed paths
-        self._watches: dict[str, tuple[object, int]] = {}  # dir -> (watch, dir inode)
         self._followed: set[str] = set()
         self._moves: deque[tuple[str, str, int]] = deque(maxlen=MAX_MOVES)  # src, dest, event
         self._events = 0  # renames, creations, deletions seen: the order of arrivals and departures
@@ -108,7 +105,7 @@ class Watcher(FileSystemEventHandler):
                 self._names.setdefault(name, set()).add(path)
         self.arrivals.name(path, os.path.abspath(path), os.path.realpath(path))
         for directory in wanted:
-            self._watch_dir(directory)
+            self._watches.add(directory)
 
     def open_early(self, path: str, opener: Callable[[], Segment]) -> None:
         """With inotify, open a file arriving at ``path`` at once (``opener`` only opens and checks)."""
@@ -119,50 +116,18 @@ class Watcher(FileSystemEventHandler):
         """Report (as ``on_change("")``) files created in or moved into a directory."""
         with self._lock:
             self._new_file_dirs.add(directory)
-        self._watch_dir(directory)
+        self._watches.add(directory)
 
     def rewatch(self) -> None:
         """Re-arm watches for directories that appeared or were replaced."""
         for path in list(self._followed):
             self.watch(path)
         for directory in list(self._new_file_dirs):
-            self._watch_dir(directory)
-
-    def _watch_dir(self, directory: str) -> None:
-        try:
-            ino = os.stat(directory).st_ino
-        except OSError:
-            return
-        current = self._watches.get(directory)
-        if current is not None:
-            if current[1] == ino:
-                return
-            # The directory was removed and created again: the old watch is dead.
-            self._unwatch(directory, current[0])
-        try:
-            watch: object = directory
-            if self._direct is not None:
-                self._direct.add(directory)
-            elif self._observer is not None:
-                watch = self._observer.schedule(self, directory, recursive=False)
-        except OSError as exc:
-            log.warning("cannot watch %s: %s", directory, exc)
-            return
-        self._watches[directory] = (watch, ino)
-
-    def _unwatch(self, directory: str, watch: object) -> None:
-        del self._watches[directory]
-        if self._direct is not None:
-            self._direct.remove(directory)
-        elif self._observer is not None:
-            try:
-                self._observer.unschedule(watch)  # type: ignore[arg-type]
-            except (KeyError, OSError):
-                pass
+            self._watches.add(directory)
 
     def watched_directories(self) -> list[str]:
         """Directories with a live watch (for tests and diagnostics)."""
-        return sorted(self._watches)
+        return self._watches.directories()
 
     def start(self, loop: IOLoop) -> None:
         """Report changes on ``loop`` from now on (starting the observer thread, if one)."""
@@ -171,20 +136,12 @@ class Watcher(FileSystemEventHandler):
             early = bool(self._pending)
         if early:
             loop.add_callback(self._flush)
-        if self._observer is not None:
-            self._observer.daemon = True
-            self._observer.start()
+        self._watches.start(loop)
 
     def stop(self) -> None:
         """Stop watching (and the observer thread, if one); close what was opened early."""
         self.arrivals.stop()
-        if self._direct is not None:
-            self._direct.close()
-        if self._observer is not None:
-            self._observer.stop()
-            if self._observer.is_alive():
-                self._observer.join(timeout=2)
-        self._watches.clear()
+        self._watches.stop()
 
     def quiet_for(self) -> float:
         """Seconds to wait until renames seen so far can be trusted to be all (0: now).
@@ -226,7 +183,6 @@ class Watcher(FileSystemEventHandler):
         if kind == "modified":
             # The common case on a busy log, kept cheap: nothing to do when the path is
             # already due to be checked. (Set reads need no lock; writes take it.)
-            self.arrivals.written(src)
             paths = self._names.get(src)
             if not paths or paths <= self._pending:
                 return
@@ -254,8 +210,21 @@ class Watcher(FileSystemEventHandler):
             self.arrivals.left(src, "renamed" if kind == "moved" else "deleted")
         if kind in ("created", "moved") and not is_directory and (dest or kind == "created"):
             # A file arrived at a followed path: open it before it can go away again.
-            self.arrivals.arrived(dest or src, event, self._departures, renamed_in=kind == "moved")
+            self.arrivals.arrived(dest or src, event, self._departures)
         self._wake(hit)
+
+    def _written(self, names: Set[str]) -> None:
+        """On the IOLoop: files (or directories) were written to; read them now."""
+        hit: set[str] = set()
+        for name in names:
+            hit |= self._names.get(name, set())
+        if self._on_write is None:
+            with self._lock:
+                self._pending |= hit
+            self._flush()
+            return
+        for path in hit:
+            self._on_write(path)
 
     def _wake(self, paths: set[str]) -> None:
         if not paths:

@@ -133,7 +133,7 @@ class FileAgent:
         log.info("%s: moved its checkpoint from %s", self.full_name, legacy)
         return as_bytes(await r.get(self.keys[1]) or raw)
 
-    def wake(self) -> bool:
+    def wake(self, written: bool = False) -> bool:
         """Read and send whatever is new, in the background; safe to call at any time."""
         if not self.resumed:
             return False

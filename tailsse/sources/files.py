@@ -116,10 +116,11 @@ class FileSource:
     def refresh(self) -> None:
         self.wake()
 
-    def wake(self) -> bool:
+    def wake(self, written: bool = False) -> bool:
         """Check the file and publish whatever is new; True when something happened to it.
 
-        Safe to call at any time.
+        Safe to call at any time. ``written``: the wake-up is a write to the file at the
+        path (see ``Follower.poll``).
         """
         if self._polling:
             return False
@@ -127,7 +128,7 @@ class FileSource:
         fol = self.follower
         before = FileCursor.at(fol.segment, fol.pos) if fol.segment is not None else None
         try:
-            items, more = fol.poll(self.budget)
+            items, more = fol.poll(self.budget, written)
         finally:
             self._polling = False
         if items:

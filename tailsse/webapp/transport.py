@@ -55,6 +55,10 @@ class StreamTransport:
         self.on_close: Callable[[], None] | None = None
         # TLS sockets have their own partial-write rules: leave those to tornado.
         self.direct = not isinstance(stream, iostream.SSLIOStream)
+        # Each batch is one write already: Nagle's algorithm would only hold a batch back
+        # until the previous one is acknowledged (tornado turns it off only to finish a
+        # response, which a stream never does).
+        stream.set_nodelay(True)
         stream.set_close_callback(self._closed)
 
     def _closed(self) -> None:
