@@ -14,6 +14,7 @@ import pytest
 from tailsse.history import scanner, search
 from tailsse.history.query import Query, QueryError
 from tailsse.history.timestamps import line_time, parse_time
+from tailsse.webapp.base import PIECE, BaseHandler
 from tests.conftest import TEST_CONFIG, append, open_stream
 
 
@@ -293,6 +294,28 @@ async def test_live_lines_keep_flowing_while_a_search_runs(http_server_client, l
     assert max(gaps) < 0.02, max(gaps)
     # The scanning was done by the scanner process (RE2 on 20 MB takes tens of ms of CPU).
     assert scanner_cpu >= 0.02, scanner_cpu
+
+
+async def test_a_large_answer_is_written_a_piece_at_a_time(http_server_client, log_file, monkeypatch):
+    """A page of 1,000 matches (about 100 KB) goes out in pieces, a turn of the IOLoop
+    between two, not in one write that holds the loop; it arrives whole."""
+    append(log_file, numbered("a matching line, long enough to fill a page of answers", 0, 1500))
+    await caught_up(http_server_client, "a matching line, long enough to fill a page of answers 1499")
+    flushes = 0
+    real_flush = BaseHandler.flush
+
+    def counted(self, *args, **kwargs):
+        nonlocal flushes
+        flushes += 1
+        return real_flush(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseHandler, "flush", counted)
+    response = await http_server_client.fetch("/api/search/app.log?q=matching&limit=1000")
+    page = json.loads(response.body)
+    assert len(page["matches"]) == 1000
+    assert texts(page["matches"])[0] == "a matching line, long enough to fill a page of answers 1499"
+    assert len(response.body) > 3 * PIECE and flushes >= len(response.body) // PIECE
+    assert "Etag" not in response.headers  # made for this request: nothing to hash
 
 
 async def test_a_scanner_runs_only_on_spare_processor_time(http_server_client, log_file):

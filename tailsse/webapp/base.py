@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from tornado.iostream import IOStream, StreamClosedError
 from tornado.log import app_log
 from tornado.web import HTTPError
 
@@ -27,6 +29,9 @@ class Services:
     catalog: Catalog
     config: Config
     authenticator: Authenticator
+
+
+PIECE = 32 * 1024  # bytes of a large answer written in one turn of the IOLoop
 
 
 class BaseHandler(RedactedSummary):
@@ -151,6 +156,31 @@ class BaseHandler(RedactedSummary):
         self.set_header("Cache-Control", "no-cache")
         self.finish(dumps(body))
 
+    async def send_json(self, body: object) -> None:
+        """:meth:`finish_json` for answers that may be large (a page of search matches):
+        sent a piece at a time, a turn of the IOLoop between two, so live streams go on
+        meanwhile (handing 150 KB to the kernel at once holds the loop for a millisecond)."""
+        data = dumps(body).encode()
+        if len(data) <= PIECE or self.request.method == "HEAD":
+            self.finish_json(body)
+            return
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("Content-Length", len(data))
+        # Each piece leaves at once; otherwise Nagle's algorithm holds the tail of each back
+        # and the push at the end (tornado's own, when it finishes) sends it all in one go.
+        stream = getattr(self.request.connection, "stream", None)
+        if isinstance(stream, IOStream):
+            stream.set_nodelay(True)
+        try:
+            for at in range(0, len(data), PIECE):
+                self.write(data[at : at + PIECE])
+                await self.flush()
+                await asyncio.sleep(0)
+        except StreamClosedError:
+            return  # the client went away
+        self.finish()
+
     async def channel(self, name: str) -> Channel:
         """The channel for a name, or 404."""
         channel = await self.catalog.lookup(name)
@@ -162,8 +192,9 @@ class BaseHandler(RedactedSummary):
 def dumps(body: object) -> str:
     """JSON text of ``body``; a RawJSON value of a top-level object is put in as it is."""
     if isinstance(body, dict) and any(isinstance(v, RawJSON) for v in body.values()):
-        items = (
-            f"{json.dumps(k)}: {v if isinstance(v, RawJSON) else json.dumps(v)}" for k, v in body.items()
-        )
-        return "{" + ", ".join(items) + "}"
+        parts = ["{"]
+        for k, v in body.items():
+            parts += [json.dumps(k), ": ", v if isinstance(v, RawJSON) else json.dumps(v), ", "]
+        parts[-1] = "}"
+        return "".join(parts)
     return json.dumps(body)

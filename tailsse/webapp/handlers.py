@@ -149,11 +149,14 @@ class HistoryHandler(BaseHandler):
             return True
         raise HistoryError(400, f"{name} must be 1 or 0")
 
+    def compute_etag(self) -> str | None:
+        return None  # made for each request and never cached: no need to hash them
+
     async def get(self, name: str) -> None:
         history = (await self.channel(name)).history
         self.catalog.start()
         try:
-            self.finish_json(await self.answer(history))
+            await self.send_json(await self.answer(history))
         except (HistoryError, QueryError) as exc:
             self.set_status(getattr(exc, "status", 400))
             self.finish_json({"error": str(exc)})
