@@ -60,7 +60,7 @@ class Result(NamedTuple):
 class Answer(NamedTuple):
     """A scan's matches as the API's JSON list already (ids as the stream makes them)."""
 
-    matches: str
+    matches: bytes
     more: tuple[int, int] | None
     scanned: int
 
@@ -71,8 +71,9 @@ def answer(fds: list[int], req: Request, query: Query | None = None) -> Answer:
     return Answer(encode(fds, found, req.max_line), more, scanned)
 
 
-def encode(fds: list[int], found: list[Found], max_line: int) -> str:
-    """The lines as the JSON list ``[{"id": ID, "text": TEXT}, ...]`` of a search answer."""
+def encode(fds: list[int], found: list[Found], max_line: int) -> bytes:
+    """The lines as the JSON list ``[{"id": ID, "text": TEXT}, ...]`` of a search answer,
+    in UTF-8: the bytes the server sends, as they are."""
     inodes: dict[int, int] = {}
     heads: dict[int, int] = {}  # the fingerprint of any offset past the first bytes
     out = []
@@ -89,7 +90,7 @@ def encode(fds: list[int], found: list[Found], max_line: int) -> str:
                 check = heads[f.part] = fingerprint(fd, f.end)
         line = history_line(f"{ino:x}-", f.end, check, f.data, f.piece, max_line)
         out.append({"id": line.id, "text": line.text})
-    return json.dumps(out)
+    return json.dumps(out).encode()
 
 
 def older(ends: tuple[int, ...], index: int, offset: int) -> tuple[int, int]:

@@ -141,14 +141,17 @@ async def _send_fds(
             await asyncio.sleep(0.001)  # the scanner has not read its last reply's end yet
 
 
-async def _read(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytes:
-    data = bytearray()
-    while len(data) < size:
-        chunk = await loop.sock_recv(sock, size - len(data))
-        if not chunk:
+async def _read(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytearray:
+    """Exactly ``size`` bytes, received in place (an answer is read once, not copied)."""
+    data = bytearray(size)
+    view = memoryview(data)
+    got = 0
+    while got < size:
+        n = await loop.sock_recv_into(sock, view[got:])
+        if not n:
             raise EOFError("the scanner closed its socket")
-        data += chunk
-    return bytes(data)
+        got += n
+    return data
 
 
 # -- the scanner process --

@@ -106,8 +106,14 @@ class SearchPage:
     size: int | None
 
 
-class RawJSON(str):
-    """Text that is a JSON value already, put into an answer as it is."""
+class RawJSON:
+    """A JSON value encoded already (UTF-8), put into an answer as it is: the bytes are
+    not copied, decoded or encoded again on the way."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
 
 @dataclass

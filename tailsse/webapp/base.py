@@ -31,7 +31,7 @@ class Services:
     authenticator: Authenticator
 
 
-PIECE = 32 * 1024  # bytes of a large answer written in one turn of the IOLoop
+PIECE = 16 * 1024  # bytes of a large answer written in one turn of the IOLoop
 
 
 class BaseHandler(RedactedSummary):
@@ -160,7 +160,7 @@ class BaseHandler(RedactedSummary):
         """:meth:`finish_json` for answers that may be large (a page of search matches):
         sent a piece at a time, a turn of the IOLoop between two, so live streams go on
         meanwhile (handing 150 KB to the kernel at once holds the loop for a millisecond)."""
-        data = dumps(body).encode()
+        data = dumps(body)
         if len(data) <= PIECE or self.request.method == "HEAD":
             self.finish_json(body)
             return
@@ -189,12 +189,13 @@ class BaseHandler(RedactedSummary):
         return channel
 
 
-def dumps(body: object) -> str:
-    """JSON text of ``body``; a RawJSON value of a top-level object is put in as it is."""
+def dumps(body: object) -> bytes:
+    """JSON of ``body``, in UTF-8; a RawJSON value of a top-level object is put in as it is."""
     if isinstance(body, dict) and any(isinstance(v, RawJSON) for v in body.values()):
-        parts = ["{"]
+        parts = [b"{"]
         for k, v in body.items():
-            parts += [json.dumps(k), ": ", v if isinstance(v, RawJSON) else json.dumps(v), ", "]
-        parts[-1] = "}"
-        return "".join(parts)
-    return json.dumps(body)
+            value = v.data if isinstance(v, RawJSON) else json.dumps(v).encode()
+            parts += [json.dumps(k).encode(), b": ", value, b", "]
+        parts[-1] = b"}"
+        return b"".join(parts)
+    return json.dumps(body).encode()
