@@ -102,7 +102,7 @@ def _read_at(seg: Segment, start: int, final: bool, chunk: int, max_line: int) -
     buffer costs a fresh allocation from the system each time.
     """
     lines, end = seg.read(start, None, chunk, max_line)
-    if not lines and final:
+    if not lines.ends and final:
         size = os.fstat(seg.fd).st_size
         if size > start:  # a last line without a newline: send it as it is
             lines, end = seg.read(start, size, chunk, max_line)
@@ -315,7 +315,7 @@ class Follower:
                 self.error = exc.strerror or str(exc)
                 return False
             self._at_end = lines.short
-            if not lines:
+            if not lines.ends:
                 return False
             out.append(Batch(seg, start, lines))
             done += end - start

@@ -117,7 +117,7 @@ def split_lines(
             data = [d[:-1] if d.endswith(b"\r") else d for d in data]
             cr = any(b"\r" in d for d in data)
         lines = Lines(ends, data, None, cr)
-        if not _valid_utf8(region):
+        if not region.isascii() and not _valid_utf8(region):
             lines.data = [d.decode("utf-8", "replace").encode("utf-8") for d in data]
     else:
         lines, pos = Lines([], []), start

@@ -131,16 +131,21 @@ class FileSource:
             items, more = fol.poll(self.budget, written)
         finally:
             self._polling = False
+        # The common case, kept short: new lines of the file being read, nothing else.
+        changes = (
+            [] if len(items) == 1 and type(items[0]) is Batch else [i for i in items if isinstance(i, Change)]
+        )
         if items:
-            self._publish(items, before)
+            self._publish(items, before, changes)
         if more:
             IOLoop.current().add_callback(self.wake)
         elif fol.wait:
             IOLoop.current().call_later(fol.wait, self.wake)
-        return any(isinstance(item, Change) for item in items)
+        return bool(changes)
 
-    def _publish(self, items: list[Batch | Change], before: FileCursor | None) -> None:
-        """Send what the follower read to the head, which was at ``before``."""
+    def _publish(self, items: list[Batch | Change], before: FileCursor | None, changes: list[Change]) -> None:
+        """Send what the follower read (``changes``: its Changes) to the head, which was at
+        ``before``."""
         if before is None:
             # There was no file: a viewer that falls behind reads from the first one of this batch.
             first = next((item.segment for item in items if item.segment is not None), None)
@@ -150,9 +155,7 @@ class FileSource:
             self.sink.publish(encode_items(self.name, items), before)
             # That the file is missing or unreadable is in no file a viewer catching up
             # could read it from: those viewers are told now.
-            placeless: list[Batch | Change] = [
-                i for i in items if isinstance(i, Change) and i.segment is None
-            ]
+            placeless: list[Batch | Change] = [i for i in changes if i.segment is None]
             if placeless:
                 self.sink.tell_behind(encode_items(self.name, placeless))
         for listener in self.listeners:

@@ -10,6 +10,7 @@ from tailsse.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _ID_RE = re.compile(rb"\A[A-Za-z0-9._-]*\Z")
 _NAME_RE = re.compile(rb"\A[A-Za-z0-9._-]+\Z")
@@ -37,6 +38,13 @@ def event(data: bytes, id: bytes | None = None, name: bytes | None = None) -> by
     return head + data_lines(data) + b"\n"
 
 
+@lru_cache(maxsize=256)
+def _check_id_parts(prefix: bytes, suffix: bytes) -> None:
+    """Refuse id parts that are not id-safe (once for each pair: they repeat batch after batch)."""
+    if not _ID_RE.match(prefix + suffix):
+        raise ValueError(f"bad event id parts: {prefix!r} {suffix!r}")
+
+
 def numbered_events(
     prefix: bytes, numbers: list[int], suffix: bytes, data: list[bytes], cr: bool = True
 ) -> bytes:
@@ -46,8 +54,7 @@ def numbered_events(
     ``suffix`` must be id-safe; values may contain CR (sent as a new ``data:`` line) but no LF.
     ``cr=False`` promises that none does, which saves looking.
     """
-    if not _ID_RE.match(prefix + suffix):
-        raise ValueError(f"bad event id parts: {prefix!r} {suffix!r}")
+    _check_id_parts(prefix, suffix)
     if cr and any(b"\r" in d for d in data):
         data = [d.replace(b"\r", b"\ndata: ") for d in data]
     head = b"id: " + prefix
