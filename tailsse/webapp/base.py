@@ -161,11 +161,11 @@ class BaseHandler(RedactedSummary):
         sent a piece at a time, a turn of the IOLoop between two, so live streams go on
         meanwhile (handing 150 KB to the kernel at once holds the loop for a millisecond)."""
         data = dumps(body)
-        if len(data) <= PIECE or self.request.method == "HEAD":
-            self.finish_json(body)
-            return
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
+        if len(data) <= PIECE or self.request.method == "HEAD":
+            self.finish(data)
+            return
         self.set_header("Content-Length", len(data))
         # Each piece leaves at once; otherwise Nagle's algorithm holds the tail of each back
         # and the push at the end (tornado's own, when it finishes) sends it all in one go.
