@@ -81,7 +81,7 @@ class Segment:
             if ends[0] < FINGERPRINT_BYTES:
                 lines.early = [fingerprint(self.fd, e) for e in ends if e < FINGERPRINT_BYTES]
             if ends[-1] >= FINGERPRINT_BYTES:
-                lines.head = self.head if self.head is not None else self.fingerprint(ends[-1])
+                lines.head = self.fingerprint(ends[-1])
         return lines, end
 
     def fingerprint(self, offset: int) -> int:

@@ -76,12 +76,11 @@ class Watcher(FileSystemEventHandler):
         on_change: Callable[[str, list[Early]], None],
         poll: bool,
         interval: float,
-        on_write: Callable[[str], None] | None = None,
+        on_write: Callable[[str], None],
     ) -> None:
         self._loop: IOLoop | None = None  # set by start()
         self._on_change = on_change
-        # Called on the IOLoop for a write to a followed path (on_change if None).
-        self._on_write = on_write
+        self._on_write = on_write  # called on the IOLoop for a write seen there, by followed path
         self._watches = Watches(self, self._event, self._written, self._all, poll, interval)
         self._direct = self._watches.direct
         self._lock = threading.Lock()
@@ -181,8 +180,9 @@ class Watcher(FileSystemEventHandler):
     def _event(self, kind: str, src: str, dest: str, is_directory: bool) -> None:
         """Runs on the thread that saw the event: note which followed paths to check."""
         if kind == "modified":
-            # The common case on a busy log, kept cheap: nothing to do when the path is
-            # already due to be checked. (Set reads need no lock; writes take it.)
+            # Writes seen on a thread (an Observer's, or inotify's where the IOLoop could not
+            # watch for them), and attribute changes: nothing to do when the path is already
+            # due to be checked. (Set reads need no lock; writes take it.)
             paths = self._names.get(src)
             if not paths or paths <= self._pending:
                 return
@@ -218,11 +218,6 @@ class Watcher(FileSystemEventHandler):
         hit: set[str] = set()
         for name in names:
             hit |= self._names.get(name, set())
-        if self._on_write is None:
-            with self._lock:
-                self._pending |= hit
-            self._flush()
-            return
         for path in hit:
             self._on_write(path)
 

@@ -205,7 +205,7 @@ scanners = Scanners()
 atexit.register(scanners.stop)
 
 
-def lower_priority() -> str:
+def lower_priority() -> None:
     """Let the server (and everything else) go first: a scanner runs on spare processor time.
 
     Linux's SCHED_IDLE class is for exactly this: its processes run only when no ordinary
@@ -214,10 +214,8 @@ def lower_priority() -> str:
     """
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return "idle"
     except (AttributeError, OSError):
         os.nice(NICE)
-        return f"nice {NICE}"
 
 
 def main(argv: list[str]) -> int:

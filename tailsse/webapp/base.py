@@ -152,17 +152,19 @@ class BaseHandler(RedactedSummary):
 
     def finish_json(self, body: object) -> None:
         """Answer with a JSON document that is never cached."""
+        self._json_headers()
+        self.finish(dumps(body))
+
+    def _json_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
-        self.finish(dumps(body))
 
     async def send_json(self, body: object) -> None:
         """:meth:`finish_json` for answers that may be large (a page of search matches):
         sent a piece at a time, a turn of the IOLoop between two, so live streams go on
         meanwhile (handing 150 KB to the kernel at once holds the loop for a millisecond)."""
         data = dumps(body)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
+        self._json_headers()
         if len(data) <= PIECE or self.request.method == "HEAD":
             self.finish(data)
             return
