@@ -4,7 +4,7 @@
     .venv/bin/python bench/history.py --quick       # 100 MiB, 1 round: about a minute
     .venv/bin/python bench/history.py --size-mb 2048 --rounds 5 --dir /var/tmp
 
-One ``tailsse serve`` (this checkout's ``tailsse/``, copied aside at the start as
+One ``tailsse serve`` (and a second, for a control; this checkout's ``tailsse/``, copied aside at the start as
 bench/run.py does, run by the Python running this script) follows a generated log of realistic lines (ISO timestamps in order, levels, ids, words). Each
 round measures, baseline and tailsse taking turns:
 
@@ -13,7 +13,10 @@ round measures, baseline and tailsse taking turns:
   lines;
 - the write-to-receive latency of a live stream at 200 lines/s: with nothing else
   running, with a busy loop in another process (a control: a core taken, nothing asked
-  of the server), and with whole-file regex searches running back to back;
+  of the server), with whole-file regex searches running back to back, and two more
+  controls: the same searches asked of a second tailsse server on the same file (what a
+  search costs the machine, with nothing asked of the server measured), and ``grep -c -E``
+  on the file back to back (what the baseline itself costs the machine);
 - ``/api/time`` for random times and ``/api/lines?before=ID&count=1000`` at random ids
   in the middle of the file.
 
@@ -292,7 +295,13 @@ def grep_count(flags: list[str], pattern: str, path: Path) -> dict[str, Any]:
 
 
 QUIET_MACHINE_CORES = 1.0  # a latency round is quiet when the idle phase had the machine at most this busy
-PHASES = (("idle", "none"), ("busy_loop", "busy"), ("searching", "search"))  # latency: key, load
+PHASES = (  # latency: key, load
+    ("idle", "none"),
+    ("busy_loop", "busy"),
+    ("searching", "search"),
+    ("searching_elsewhere", "search_other"),
+    ("grep_loop", "grep"),
+)
 SEARCHES = (
     # key, title, grep flags, q, regex, case
     ("literal", f"literal {LITERAL!r}, case-sensitive", ["-F"], LITERAL, False, True),
@@ -392,20 +401,34 @@ def write_paced(path: Path, count: int, rate: float) -> None:
 
 
 def latency(
-    procs: Procs, tmp: Path, port: int, name: str, path: Path, seconds: float, load: str
+    procs: Procs,
+    tmp: Path,
+    port: int,
+    name: str,
+    path: Path,
+    seconds: float,
+    load: str,
+    other_port: int | None = None,
 ) -> dict[str, Any]:
     """p50/p99 from write() to the SSE client, while ``load`` runs.
 
     ``none``: nothing else; ``search``: whole-file regex searches back to back;
     ``busy``: a busy loop in a process of its own (the control: one core taken, as the
-    search takes one, but nothing asked of the server).
+    search takes one, but nothing asked of the server). Two more controls:
+    ``search_other``: the same searches, asked of a second tailsse server on the same file
+    (``other_port``), so that the server measured does nothing for them: what the search
+    costs the machine, not the server; ``grep``: ``grep -c -E`` on the file, back to back.
     """
     count = int(seconds * LATENCY_RATE)
     loop = hog = None
     if load == "busy":
         hog = procs.start([sys.executable, "-c", "while True: pass"])
-    if load == "search":
-        cmd = [sys.executable, __file__, "--search-loop", str(port), name]
+    if load == "grep":
+        script = 'while :; do grep -c -E "$0" "$1" > /dev/null; done'
+        hog = procs.start(["bash", "-c", script, REGEX, str(path)], env=GREP_ENV)
+    if load in ("search", "search_other"):
+        target = port if load == "search" else other_port
+        cmd = [sys.executable, __file__, "--search-loop", str(target), name]
         loop = procs.start(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert loop.stdout is not None
         if not loop.stdout.readline().startswith(b"{"):  # its first search has answered
@@ -550,6 +573,14 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     out["latency_busy_loop_p99_ratio_quiet"] = med(
         [r["latency"]["busy_loop"]["p99_ms"] / r["latency"]["idle"]["p99_ms"] for r in quiet]
     )
+    for key in ("searching_elsewhere", "grep_loop"):
+        out[f"latency_{key}_p99_ratio_quiet"] = med(
+            [
+                r["latency"][key]["p99_ms"] / r["latency"]["idle"]["p99_ms"]
+                for r in quiet
+                if key in r["latency"]
+            ]
+        )
     out["searches_during_latency"] = [r["latency"]["searching"].get("searches") for r in rounds]
     for key in ("time", "lines"):
         out[key] = {m: med([r["history"][key][m] for r in rounds]) for m in ("p50_ms", "p99_ms", "max_ms")}
@@ -630,6 +661,23 @@ def markdown(report: dict[str, Any]) -> str:
             "",
         )
     )
+    for key, what in (
+        ("searching_elsewhere", "the same searches asked of a second tailsse server on the file"),
+        ("grep_loop", "grep -c -E on the file, back to back"),
+    ):
+        if f"latency_{key}" not in s or s.get(f"latency_{key}_p99_ratio_quiet") is None:
+            continue
+        c = s[f"latency_{key}"]
+        rows.append(
+            (
+                f"  control: p50 / p99 while {what}, quiet rounds (ms)",
+                "",
+                f"{c['p50_ms']:.2f} / {c['p99_ms']:.2f}",
+                f"{s[f'latency_{key}_p99_ratio_quiet']:.2f}x (p99)",
+                "",
+                "",
+            )
+        )
     rows.append(
         (
             "live latency max (ms)",
@@ -774,6 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with terminate_as_interrupt():
             server, port = start_server(procs, tmp, src, path)
+            _other, other_port = start_server(procs, tmp, src, path)  # for the search_other control
             api = Api(port)
             for n in range(rounds):
                 waited = wait_quiet(min(15.0, budget)) if budget > 0 else 0.0
@@ -801,7 +850,7 @@ def main(argv: list[str] | None = None) -> int:
                     budget -= waited
                     busy1, wall1 = machine_busy_seconds(), time.monotonic()
                     cpu1 = cpu_seconds(proc_tree(server.pid))
-                    r["latency"][key] = latency(procs, tmp, port, name, path, lat_seconds, load)
+                    r["latency"][key] = latency(procs, tmp, port, name, path, lat_seconds, load, other_port)
                     wall1 = time.monotonic() - wall1
                     r["latency"][key].update(
                         waited_for_quiet_seconds=waited,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pickle
 import signal
+import socket
+import threading
 import time
 from dataclasses import replace
 
@@ -297,10 +300,10 @@ async def test_live_lines_keep_flowing_while_a_search_runs(http_server_client, l
 
 
 async def test_a_large_answer_is_written_a_piece_at_a_time(http_server_client, log_file, monkeypatch):
-    """A page of 1,000 matches (about 100 KB) goes out in pieces, a turn of the IOLoop
+    """A page of 1,500 lines (about 100 KB) goes out in pieces, a turn of the IOLoop
     between two, not in one write that holds the loop; it arrives whole."""
-    append(log_file, numbered("a matching line, long enough to fill a page of answers", 0, 1500))
-    await caught_up(http_server_client, "a matching line, long enough to fill a page of answers 1499")
+    append(log_file, numbered("a line, long enough to fill a page of answers", 0, 1500))
+    await caught_up(http_server_client, "a line, long enough to fill a page of answers 1499")
     flushes = 0
     real_flush = BaseHandler.flush
 
@@ -310,12 +313,140 @@ async def test_a_large_answer_is_written_a_piece_at_a_time(http_server_client, l
         return real_flush(self, *args, **kwargs)
 
     monkeypatch.setattr(BaseHandler, "flush", counted)
-    response = await http_server_client.fetch("/api/search/app.log?q=matching&limit=1000")
+    response = await http_server_client.fetch("/api/lines/app.log?count=1500")
     page = json.loads(response.body)
-    assert len(page["matches"]) == 1000
-    assert texts(page["matches"])[0] == "a matching line, long enough to fill a page of answers 1499"
+    assert len(page["lines"]) == 1500
+    assert texts(page["lines"])[-1] == "a line, long enough to fill a page of answers 1499"
     assert len(response.body) > 3 * PIECE and flushes >= len(response.body) // PIECE
     assert "Etag" not in response.headers  # made for this request: nothing to hash
+
+
+async def raw_get(port: int, path: str, version: str = "HTTP/1.1") -> tuple[bytes, bytes]:
+    """A GET over a plain socket; the answer's head and its body as sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        host = f"127.0.0.1:{port}"
+        writer.write(f"GET {path} {version}\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+def chunks(body: bytes) -> list[bytes] | None:
+    """The chunks of a chunked body; None if it does not end with the last chunk."""
+    out = []
+    while body:
+        size, _, body = body.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            return out
+        out.append(body[:n])
+        body = body[n + 2 :]
+    return None
+
+
+def count_writes(monkeypatch) -> list[bytes]:
+    """What handlers hand to tornado to send, from now on."""
+    written: list[bytes] = []
+    real_write = BaseHandler.write
+
+    def write(self, chunk):
+        written.append(bytes(chunk) if isinstance(chunk, (bytes, bytearray, memoryview)) else b"?")
+        return real_write(self, chunk)
+
+    monkeypatch.setattr(BaseHandler, "write", write)
+    return written
+
+
+async def test_the_matches_go_from_the_scanner_to_the_client(
+    http_server_client, http_server_port, log_file, monkeypatch
+):
+    """The scanner process writes a page's matches to the client's socket itself, as one
+    chunk of the answer: the server sends only the start and the end of the document."""
+    append(log_file, numbered("a matching line, long enough to fill a page of answers", 0, 1500))
+    await caught_up(http_server_client, "a matching line, long enough to fill a page of answers 1499")
+    written = count_writes(monkeypatch)
+    path = "/api/search/app.log?q=matching&limit=1000"
+    head, body = await raw_get(http_server_port[1], path)
+    assert head.startswith(b"HTTP/1.1 200") and b"Transfer-Encoding: chunked" in head
+    assert b"application/json" in head
+    parts = chunks(body)
+    assert parts is not None and len(parts) == 3
+    assert parts[0] == b'{"matches": ' and len(parts[1]) > 3 * PIECE
+    assert sum(map(len, written)) == len(parts[0]) + len(parts[2]) < 200
+    page = json.loads(b"".join(parts))
+    assert len(page["matches"]) == 1000 and page["next"] and page["scanned"] > 0
+    assert texts(page["matches"])[0] == "a matching line, long enough to fill a page of answers 1499"
+    # An HTTP/1.0 client (no chunks) gets the same answer from the server itself.
+    head, body = await raw_get(http_server_port[1], path, "HTTP/1.0")
+    assert b"chunked" not in head and json.loads(body) == page
+    assert sum(map(len, written)) > len(body)
+
+
+@pytest.mark.parametrize("failure", ["client gone", "scanner died writing", "scanner died before"])
+async def test_an_answer_the_scanner_could_not_finish(
+    http_server_client, http_server_port, log_file, monkeypatch, failure
+):
+    """If the matches could not all be written (the client stopped taking them, or the
+    scanner died while writing them), the connection ends: the client sees a broken
+    answer, never a wrong one. A scanner that died before it wrote anything costs nothing:
+    the search runs on a thread and the answer is whole. The server goes on."""
+    append(log_file, numbered("find me", 0, 30))
+    await caught_up(http_server_client, "find me 29")
+    expected = await get(http_server_client, "/api/search/app.log?q=me&limit=5")
+
+    async def cut(fds, req):
+        assert req.out
+        if failure == "client gone":
+            raise scanner.ClientGone("the client went away")
+        if failure == "scanner died writing":
+            os.write(fds[-1], b"400\r\n[{")
+        raise scanner.ScannerGone("the scanner went away", asked=True)
+
+    real_run = scanner.scanners.run
+    monkeypatch.setattr(scanner.scanners, "run", cut)
+    head, body = await raw_get(http_server_port[1], "/api/search/app.log?q=me&limit=5")
+    assert head.startswith(b"HTTP/1.1 200")
+    parts = chunks(body)
+    if failure == "scanner died before":
+        assert parts is not None and json.loads(b"".join(parts)) == expected
+    else:
+        assert parts is None
+    monkeypatch.setattr(scanner.scanners, "run", real_run)
+    assert await get(http_server_client, "/api/search/app.log?q=me&limit=5") == expected
+
+
+def test_a_scanner_tells_of_a_client_gone_and_goes_on(log_file):
+    """The scanner's half: a client that closed its socket is told as "gone", not fatal."""
+    append(log_file, numbered("find me", 0, 30))
+    size = os.path.getsize(log_file)
+    ours, theirs = socket.socketpair()
+    client, server_side = socket.socketpair()
+    client.close()  # the client went away
+    worker = threading.Thread(target=scanner.serve, args=(theirs,), daemon=True)
+    worker.start()
+
+    def ask(out: bool) -> tuple[str, object]:
+        req = search.Request((size,), "me", False, False, 0, size, 5, 1000, 1 << 20, 1.0, out=out)
+        fds = [os.open(log_file, os.O_RDONLY)] + ([server_side.fileno()] if out else [])
+        payload = pickle.dumps(req)
+        socket.send_fds(ours, [scanner.FRAME.pack(len(payload)) + payload], fds)
+        os.close(fds[0])
+        (n,) = scanner.FRAME.unpack(ours.recv(4, socket.MSG_WAITALL))
+        return pickle.loads(ours.recv(n, socket.MSG_WAITALL))
+
+    try:
+        status, why = ask(out=True)
+        assert status == "gone" and "client" in str(why)
+        status, answer = ask(out=False)  # and the next request is answered
+        assert status == "ok" and b"find me 29" in answer.matches
+    finally:
+        ours.close()
+        server_side.close()
+        worker.join(5)
+    assert not worker.is_alive()
 
 
 async def test_a_scanner_runs_only_on_spare_processor_time(http_server_client, log_file):

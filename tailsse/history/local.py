@@ -10,7 +10,7 @@ from tailsse.history.dating import NoTimes
 from tailsse.history.query import Query
 from tailsse.history.search import search
 from tailsse.history.timeline import Place, Timeline
-from tailsse.sources.base import HistoryError, LinesPage, SearchPage, TimeFound
+from tailsse.sources.base import HistoryError, LinesPage, MatchesOut, SearchPage, TimeFound
 
 NO_TIMES = (
     "no line of this file has a recognisable timestamp "
@@ -55,12 +55,14 @@ class FileHistory:
             found, more = timeline.after(place, count) if forward else timeline.before(place, count)
             return LinesPage(found, more)
 
-    async def search(self, query: Query, before: str | None, limit: int) -> SearchPage:
+    async def search(
+        self, query: Query, before: str | None, limit: int, out: MatchesOut | None = None
+    ) -> SearchPage:
         with self._timeline() as timeline:
             place = self._place(timeline, before) if before is not None else timeline.end()
             if place is None:
                 return SearchPage([], None, 0, 0)
-            matches, more, scanned = await search(timeline, query, place, limit)
+            matches, more, scanned = await search(timeline, query, place, limit, out)
             return SearchPage(matches, timeline.event_id(more) if more else None, scanned, timeline.size())
 
     async def find_time(self, moment: float) -> TimeFound:

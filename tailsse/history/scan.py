@@ -49,6 +49,7 @@ class Request:
     budget_bytes: int
     budget_seconds: float
     block_min: int = BLOCK_MIN
+    out: bool = False  # the last descriptor is the client's socket: write the matches to it
 
 
 class Result(NamedTuple):

@@ -9,6 +9,11 @@ request (SCM_RIGHTS), so the scanner opens no file by name and reads only what t
 opened, and gets back the matches already encoded as the answer's JSON, with the ids
 the stream would give them.
 
+The matches of a page (hundreds of KB) need not pass through the server either: given the
+client's socket too, the scanner writes them to it as one chunk of the HTTP answer, and
+the server writes only what comes before and after. Handing that much to the kernel holds
+a process for about a millisecond, which is one the IOLoop keeps for the live streams.
+
 A scanner serves one request at a time, on spare processor time only (see
 :func:`lower_priority`); the server keeps WORKERS of them. When none can be started (or
 one dies), the scan runs on a thread of the server instead.
@@ -37,10 +42,22 @@ FRAME = struct.Struct("!I")
 MAX_FDS = 256  # files of one timeline: the path and its generations
 WORKERS = 2
 NICE = 19  # where SCHED_IDLE is not to be had: the lowest priority there is
+WRITE_SECONDS = 10.0  # for a client to take the matches written to it
 
 
 class ScannerGone(RuntimeError):
-    """The scanner process could not be started, or went away during a request."""
+    """The scanner process could not be started, or went away during a request.
+
+    ``asked``: the request had reached it (and it may have written part of an answer).
+    """
+
+    def __init__(self, message: str, asked: bool = False) -> None:
+        super().__init__(message)
+        self.asked = asked
+
+
+class ClientGone(RuntimeError):
+    """The client closed its connection, or took no more, while the matches were written to it."""
 
 
 class Scanner:
@@ -90,19 +107,25 @@ class Scanner:
         if self._loop is not loop:  # (an asyncio lock belongs to one loop)
             self.lock, self._loop = asyncio.Lock(), loop
         async with self.lock:
-            sock = self.sock
-            if sock is None or self.proc is None or self.proc.poll() is not None:
-                self.stop()
-                sock = self._start()
+            asked = False
             try:
+                sock = self.sock
+                if sock is None or self.proc is None or self.proc.poll() is not None:
+                    self.stop()
+                    sock = self._start()
                 payload = pickle.dumps(req)
-                await _send_fds(loop, sock, FRAME.pack(len(payload)), fds)
-                await loop.sock_sendall(sock, payload)
+                await _send_fds(loop, sock, FRAME.pack(len(payload)) + payload, fds)
+                asked = True
                 (size,) = FRAME.unpack(await _read(loop, sock, FRAME.size))
                 status, value = pickle.loads(await _read(loop, sock, size))
-            except BaseException:
+            except (OSError, EOFError, pickle.UnpicklingError, struct.error) as exc:
                 self.stop()  # a request cut in the middle: the stream is out of step
+                raise ScannerGone(f"the scanner went away: {exc}", asked) from exc
+            except BaseException:
+                self.stop()
                 raise
+        if status == "gone":
+            raise ClientGone(value)
         if status != "ok":
             raise ScannerGone(f"the scanner failed: {value}")
         assert isinstance(value, Answer)
@@ -117,10 +140,7 @@ class Scanners:
 
     async def run(self, fds: list[int], req: Request) -> Answer:
         free = next((s for s in self.all if not s.busy()), self.all[0])
-        try:
-            return await free.run(fds, req)
-        except (OSError, EOFError, pickle.UnpicklingError, struct.error) as exc:
-            raise ScannerGone(f"the scanner went away: {exc}") from exc
+        return await free.run(fds, req)
 
     def pids(self) -> list[int]:
         return [s.proc.pid for s in self.all if s.proc is not None and s.proc.poll() is None]
@@ -133,12 +153,15 @@ class Scanners:
 async def _send_fds(
     loop: asyncio.AbstractEventLoop, sock: socket.socket, data: bytes, fds: list[int]
 ) -> None:
+    """``data`` with the descriptors (which go with its first byte), in one call mostly."""
     while True:
         try:
-            socket.send_fds(sock, [data], fds)
-            return
+            sent = socket.send_fds(sock, [data], fds)
+            break
         except BlockingIOError:
             await asyncio.sleep(0.001)  # the scanner has not read its last reply's end yet
+    if sent < len(data):
+        await loop.sock_sendall(sock, data[sent:])
 
 
 async def _read(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytearray:
@@ -191,7 +214,13 @@ def serve(sock: socket.socket) -> None:
             if len(queries) > 32:
                 queries.clear()
             queries[key] = query
-            reply: tuple[str, object] = ("ok", answer(fds, req, query))
+            result = answer(fds[:-1] if req.out else fds, req, query)
+            if req.out:
+                send_chunk(fds[-1], result.matches)
+                result = result._replace(matches=b"")
+            reply: tuple[str, object] = ("ok", result)
+        except ClientGone as exc:
+            reply = ("gone", str(exc))
         except Exception as exc:  # told to the server, which answers the request with it
             reply = ("error", f"{type(exc).__name__}: {exc}")
         finally:
@@ -199,6 +228,20 @@ def serve(sock: socket.socket) -> None:
                 os.close(fd)
         payload = pickle.dumps(reply)
         sock.sendall(FRAME.pack(len(payload)) + payload)
+
+
+def send_chunk(fd: int, data: bytes) -> None:
+    """``data`` to the client's socket ``fd`` as one chunk of an HTTP/1.1 answer, whole."""
+    if not data:
+        raise ValueError("an empty chunk would end the answer")
+    sock = socket.socket(fileno=fd)
+    try:
+        sock.settimeout(WRITE_SECONDS)  # (the socket is the server's too: never blocking)
+        sock.sendall(b"%x\r\n%b\r\n" % (len(data), data))
+    except OSError as exc:  # the client went away, or took nothing for WRITE_SECONDS
+        raise ClientGone(f"the matches could not be written to the client: {exc}") from exc
+    finally:
+        sock.detach()  # the descriptor is closed with the others
 
 
 scanners = Scanners()

@@ -2,8 +2,8 @@
 
 The scan itself (scan.py) runs in a scanner process beside the server (scanner.py), so
 the IOLoop only sends it the timeline's open files and gets back the matches as the
-answer's JSON, ids and all: live streams keep their latency while a search runs,
-whatever the search costs. A request ends at ``limit`` matches, SEARCH_BYTES scanned or SEARCH_SECONDS spent,
+answer's JSON, ids and all, or has them written to the client directly (a ``MatchesOut``): live
+streams keep their latency while a search runs, whatever the search costs. A request ends at ``limit`` matches, SEARCH_BYTES scanned or SEARCH_SECONDS spent,
 and says where the next one continues.
 """
 
@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from tailsse.history import scanner
 from tailsse.history.query import Query
 from tailsse.history.scan import BLOCK_MIN, Answer, Request, answer
 from tailsse.history.timeline import Place, Timeline
-from tailsse.sources.base import RawJSON
+from tailsse.sources.base import MatchesOut, RawJSON
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,13 @@ __all__ = ["BLOCK_MIN", "SEARCH_BYTES", "SEARCH_SECONDS", "search"]
 
 
 async def search(
-    timeline: Timeline, query: Query, place: Place, limit: int
-) -> tuple[RawJSON, Place | None, int]:
+    timeline: Timeline, query: Query, place: Place, limit: int, out: MatchesOut | None = None
+) -> tuple[RawJSON | None, Place | None, int]:
     """Lines matching ``query`` at or before ``place``, newest first.
 
-    Returns the matches (as the answer's JSON list already), where to continue (None: the
-    beginning was reached) and how many bytes were scanned.
+    Returns the matches (as the answer's JSON list already; None: the scanner wrote them to
+    ``out``), where to continue (None: the beginning was reached) and how many bytes were
+    scanned.
     """
     parts = timeline.parts
     fds = [part.seg.fd for part in parts]
@@ -54,11 +56,18 @@ async def search(
         BLOCK_MIN,
     )
     try:
-        result = await scanner.scanners.run(fds, req)
+        if out is None:
+            result = await scanner.scanners.run(fds, req)
+        else:
+            await out.open()
+            result = await scanner.scanners.run([*fds, out.fileno()], replace(req, out=True))
     except scanner.ScannerGone as exc:
+        if out is not None and exc.asked and not out.untouched():
+            raise  # part of the matches may be written: the answer cannot be finished
         result = await _on_a_thread(fds, req, query, exc)
+        out = None
     more = Place(*result.more) if result.more is not None else None
-    return RawJSON(result.matches), more, result.scanned
+    return (RawJSON(result.matches) if out is None else None), more, result.scanned
 
 
 async def _on_a_thread(fds: list[int], req: Request, query: Query, why: Exception) -> Answer:

@@ -17,7 +17,7 @@ from tailsse.history.search import SEARCH_BYTES, SEARCH_SECONDS
 from tailsse.history.timestamps import line_time
 from tailsse.redis_streams.keys import as_entries, format_id, parse_id, previous_id
 from tailsse.redis_streams.retry import Retrying
-from tailsse.sources.base import HistoryError, HistoryLine, LinesPage, SearchPage, TimeFound
+from tailsse.sources.base import HistoryError, HistoryLine, LinesPage, MatchesOut, SearchPage, TimeFound
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -95,7 +95,9 @@ class StreamHistory:
         entries = entries[:count] if forward else list(reversed(entries[:count]))
         return LinesPage(_entry_lines(entries), more)
 
-    async def search(self, query: Query, before: str | None, limit: int) -> SearchPage:
+    async def search(
+        self, query: Query, before: str | None, limit: int, out: MatchesOut | None = None
+    ) -> SearchPage:
         high = "+" if before is None else format_id(self._anchor(before))
 
         async def scan(r: Redis) -> SearchPage:

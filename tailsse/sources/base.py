@@ -100,10 +100,29 @@ class LinesPage:
 class SearchPage:
     """Matching lines, newest first; where the next request continues; bytes scanned and in all."""
 
-    matches: list[HistoryLine] | RawJSON  # RawJSON: the answer's list, encoded where it was found
-    next: str | None
+    matches: list[HistoryLine] | RawJSON | None  # RawJSON: the answer's list, encoded where it
+    next: str | None  # was found; None: written to the request's MatchesOut
     scanned: int
     size: int | None
+
+
+class MatchesOut(Protocol):
+    """The connection of a search's client, that the matches may be written to directly, as
+    one chunk of its HTTP/1.1 answer, by the process that found them: the server then never
+    handles them (see :mod:`tailsse.history.scanner`)."""
+
+    def fileno(self) -> int:
+        """The client's socket."""
+        ...
+
+    def open(self) -> Awaitable[None]:
+        """Sends what comes before the matches; from then on the socket is the writer's
+        until the search returns."""
+        ...
+
+    def untouched(self) -> bool:
+        """Whether nothing was written to the socket since :meth:`open` (False: cannot tell)."""
+        ...
 
 
 class RawJSON:
@@ -167,10 +186,13 @@ class History(Protocol):
         """
         ...
 
-    def search(self, query: Query, before: str | None, limit: int) -> Awaitable[SearchPage]:
+    def search(
+        self, query: Query, before: str | None, limit: int, out: MatchesOut | None = None
+    ) -> Awaitable[SearchPage]:
         """Lines matching ``query`` at or before ``before`` (None: the head), newest first.
 
-        Does a bounded amount of work; ``next`` says where to continue.
+        Does a bounded amount of work; ``next`` says where to continue. The matches may be
+        written to ``out`` instead of returned (where that spares the server the work).
         """
         ...
 

@@ -27,7 +27,15 @@ from tailsse.following.follower import Batch, Change
 from tailsse.following.lines import Lines, Position, backlog_start
 from tailsse.history.query import Query
 from tailsse.history.timestamps import line_time
-from tailsse.sources.base import HistoryError, LinesPage, SearchPage, Sink, TimeFound, notice
+from tailsse.sources.base import (
+    HistoryError,
+    LinesPage,
+    MatchesOut,
+    SearchPage,
+    Sink,
+    TimeFound,
+    notice,
+)
 from tailsse.sources.files import FileCursor, FileSource, line_tails
 from tailsse.sources.merged_ids import MISSING, PREFIX, parse_merged, tags
 from tailsse.sources.merged_order import by_time, in_time_order, last_time
@@ -247,7 +255,9 @@ class PerFile:
     async def lines(self, anchor: str | None, forward: bool, count: int) -> LinesPage:
         raise HistoryError(400, "history is read file by file: /api/lines/{name}")
 
-    async def search(self, query: Query, before: str | None, limit: int) -> SearchPage:
+    async def search(
+        self, query: Query, before: str | None, limit: int, out: MatchesOut | None = None
+    ) -> SearchPage:
         raise HistoryError(400, "search is file by file: /api/search/{name}")
 
     async def find_time(self, moment: float) -> TimeFound:

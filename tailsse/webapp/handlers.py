@@ -9,11 +9,13 @@ import random
 from tornado.web import HTTPError, RedirectHandler
 
 from tailsse.history.query import Query, QueryError
+from tailsse.history.scanner import ClientGone, ScannerGone
 from tailsse.history.timestamps import iso, parse_time
 from tailsse.sources.base import Channel, History, HistoryError, HistoryLine, RawJSON
 from tailsse.sources.merged_ids import MAX_FILES
 from tailsse.sse import encode as sse
-from tailsse.webapp.base import BaseHandler, Services
+from tailsse.webapp.base import BaseHandler, Services, dumps
+from tailsse.webapp.direct import ChunkOut
 from tailsse.webapp.security import RedactedSummary
 from tailsse.webapp.transport import StreamTransport, response_head
 
@@ -156,12 +158,14 @@ class HistoryHandler(BaseHandler):
         history = (await self.channel(name)).history
         self.catalog.start()
         try:
-            await self.send_json(await self.answer(history))
+            body = await self.answer(history)
+            if body is not None:  # (else it has been answered already)
+                await self.send_json(body)
         except (HistoryError, QueryError) as exc:
             self.set_status(getattr(exc, "status", 400))
             self.finish_json({"error": str(exc)})
 
-    async def answer(self, history: History) -> dict[str, object]:
+    async def answer(self, history: History) -> dict[str, object] | None:
         raise NotImplementedError
 
 
@@ -188,18 +192,30 @@ class LinesHandler(HistoryHandler):
 class SearchHandler(HistoryHandler):
     """``GET /api/search/{name}?q=TEXT&regex=1&case=1&before=ID&limit=N``: matching lines, newest first."""
 
-    async def answer(self, history: History) -> dict[str, object]:
+    async def answer(self, history: History) -> dict[str, object] | None:
         query = Query(self.get_query_argument("q", ""), regex=self.flag("regex"), case=self.flag("case"))
         before = self.get_query_argument("before", None)
         limit = self.integer("limit", 100, MAX_MATCHES)
-        page = await history.search(query, None if before in (None, "end") else before, limit)
+        self._json_headers()
+        out = ChunkOut.offer(self, b'{"matches": ')
+        try:
+            page = await history.search(query, None if before in (None, "end") else before, limit, out)
+        except (ClientGone, ScannerGone):
+            if out is None or not out.opened:
+                raise
+            out.abort()  # the answer is cut short: the client sees that it is broken
+            return None
         matches = page.matches
-        return {
-            "matches": matches if isinstance(matches, RawJSON) else _lines(matches),
-            "next": page.next,
-            "scanned": page.scanned,
-            "size": page.size,
-        }
+        listed = matches if isinstance(matches, RawJSON) or matches is None else _lines(matches)
+        rest = {"next": page.next, "scanned": page.scanned, "size": page.size}
+        if out is None or not out.opened:
+            return {"matches": listed, **rest}
+        # The answer has begun: its start went out before the search, the matches maybe with it.
+        tail = b", " + dumps(rest)[1:]
+        if listed is not None:  # (found on a thread: no scanner wrote them)
+            tail = (listed.data if isinstance(listed, RawJSON) else json.dumps(listed).encode()) + tail
+        out.finish(tail)
+        return None
 
 
 class TimeHandler(HistoryHandler):
