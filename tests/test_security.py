@@ -488,6 +488,9 @@ def test_https_with_certfile_and_keyfile(tmp_path):
             append(log, b"second\n")
             while b"data: second" not in seen:
                 seen += stream.read1(65536)
+        # A search over TLS is answered whole by the server (a scanner cannot speak TLS).
+        with urllib.request.urlopen(url + "api/search/app.log?q=second", timeout=5, context=context) as found:
+            assert [m["text"] for m in json.loads(found.read())["matches"]] == ["second"]
         # Plain HTTP to the TLS port gets nothing.
         with pytest.raises(OSError):
             urllib.request.urlopen(url.replace("https", "http") + "healthz", timeout=2).read()

@@ -38,7 +38,7 @@ class ChunkOut:
         over TLS, which only this process can speak; not to HTTP/1.0, nor for HEAD)."""
         request = handler.request
         stream = getattr(request.connection, "stream", None)
-        if type(stream) is not IOStream or isinstance(stream, SSLIOStream) or stream.socket is None:
+        if not isinstance(stream, IOStream) or isinstance(stream, SSLIOStream) or stream.socket is None:
             return None
         if request.version != "HTTP/1.1" or request.method != "GET":
             return None
