@@ -2,8 +2,9 @@
 
 The scan itself (scan.py) runs in a scanner process beside the server (scanner.py), so
 the IOLoop only sends it the timeline's open files and gets back the matches as the
-answer's JSON, ids and all, or has them written to the client directly (a ``MatchesOut``): live
-streams keep their latency while a search runs, whatever the search costs. A request ends at ``limit`` matches, SEARCH_BYTES scanned or SEARCH_SECONDS spent,
+answer's JSON, ids and all, or has them written to the client directly (a
+``MatchesOut``): live streams keep their latency while a search runs, whatever the search
+costs. A request ends at ``limit`` matches, SEARCH_BYTES scanned or SEARCH_SECONDS spent,
 and says where the next one continues.
 """
 
