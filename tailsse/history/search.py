@@ -19,7 +19,7 @@ from tailsse.history import scanner
 from tailsse.history.query import Query
 from tailsse.history.scan import BLOCK_MIN, Answer, Request, answer
 from tailsse.history.timeline import Place, Timeline
-from tailsse.sources.base import MatchesOut, RawJSON
+from tailsse.sources.base import AnswerCut, MatchesOut, RawJSON
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,11 @@ async def search(
         else:
             await out.open()
             result = await scanner.scanners.run([*fds, out.fileno()], replace(req, out=True))
+    except scanner.ClientGone as exc:
+        raise AnswerCut(str(exc)) from exc
     except scanner.ScannerGone as exc:
         if out is not None and exc.asked and not out.untouched():
-            raise  # part of the matches may be written: the answer cannot be finished
+            raise AnswerCut(f"{exc}, part of the matches maybe written") from exc
         result = await _on_a_thread(fds, req, query, exc)
         out = None
     more = Place(*result.more) if result.more is not None else None

@@ -125,6 +125,11 @@ class MatchesOut(Protocol):
         ...
 
 
+class AnswerCut(RuntimeError):
+    """An answer begun on a MatchesOut cannot be finished: its matches may be cut short (the
+    client took no more, or their writer died while writing). The connection must end."""
+
+
 class RawJSON:
     """A JSON value encoded already (UTF-8), put into an answer as it is: the bytes are
     not copied, decoded or encoded again on the way."""

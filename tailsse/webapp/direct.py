@@ -16,7 +16,7 @@ import struct
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.web import RequestHandler
 
-from tailsse.history.scanner import ClientGone
+from tailsse.sources.base import AnswerCut
 
 # struct tcp_info: tcpi_notsent_bytes (u32), then tcpi_bytes_sent and tcpi_bytes_retrans (u64)
 _NOTSENT_AT, _BYTES_SENT_AT, _INFO_SIZE = 144, 200, 216
@@ -55,7 +55,7 @@ class ChunkOut:
         try:
             await self.handler.flush()  # written: the socket is the scanner's now
         except StreamClosedError as exc:
-            raise ClientGone("the client went away") from exc
+            raise AnswerCut("the client went away") from exc
         self._mark = self._written()
 
     def untouched(self) -> bool:

@@ -9,9 +9,8 @@ import random
 from tornado.web import HTTPError, RedirectHandler
 
 from tailsse.history.query import Query, QueryError
-from tailsse.history.scanner import ClientGone, ScannerGone
 from tailsse.history.timestamps import iso, parse_time
-from tailsse.sources.base import Channel, History, HistoryError, HistoryLine, RawJSON
+from tailsse.sources.base import AnswerCut, Channel, History, HistoryError, HistoryLine, RawJSON
 from tailsse.sources.merged_ids import MAX_FILES
 from tailsse.sse import encode as sse
 from tailsse.webapp.base import BaseHandler, Services, dumps
@@ -21,6 +20,7 @@ from tailsse.webapp.transport import StreamTransport, response_head
 
 MAX_LINES = 10000  # lines one /api/lines answer holds at most
 MAX_MATCHES = 1000  # matches one /api/search answer holds at most
+MATCHES_HEAD = b'{"matches": '  # how a search answer begins (dumps writes it so)
 
 
 class NotFoundHandler(BaseHandler):
@@ -197,24 +197,34 @@ class SearchHandler(HistoryHandler):
         before = self.get_query_argument("before", None)
         limit = self.integer("limit", 100, MAX_MATCHES)
         self._json_headers()
-        out = ChunkOut.offer(self, b'{"matches": ')
+        out = ChunkOut.offer(self, MATCHES_HEAD)
         try:
             page = await history.search(query, None if before in (None, "end") else before, limit, out)
-        except (ClientGone, ScannerGone):
-            if out is None or not out.opened:
-                raise
-            out.abort()  # the answer is cut short: the client sees that it is broken
+        except AnswerCut:
+            assert out is not None
+            out.abort()  # the client sees that the answer is broken
             return None
         matches = page.matches
-        listed = matches if isinstance(matches, RawJSON) or matches is None else _lines(matches)
-        rest = {"next": page.next, "scanned": page.scanned, "size": page.size}
+        listed: object
+        if matches is None:  # written to the client already: the document goes on after them
+            listed = RawJSON(b"")
+        elif isinstance(matches, RawJSON):
+            listed = matches
+        else:
+            listed = _lines(matches)
+        body: dict[str, object] = {
+            "matches": listed,
+            "next": page.next,
+            "scanned": page.scanned,
+            "size": page.size,
+        }
         if out is None or not out.opened:
-            return {"matches": listed, **rest}
-        # The answer has begun: its start went out before the search, the matches maybe with it.
-        tail = b", " + dumps(rest)[1:]
-        if listed is not None:  # (found on a thread: no scanner wrote them)
-            tail = (listed.data if isinstance(listed, RawJSON) else json.dumps(listed).encode()) + tail
-        out.finish(tail)
+            return body
+        # The answer has begun (its head went out before the search, its matches maybe since):
+        # the rest of the same document.
+        document = dumps(body)
+        assert document.startswith(MATCHES_HEAD)
+        out.finish(document[len(MATCHES_HEAD) :])
         return None
 
 
