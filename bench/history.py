@@ -215,8 +215,12 @@ class Api:
         self.port = port
         self.conn = http.client.HTTPConnection(HOST, port, timeout=120)
 
-    def get(self, path: str) -> tuple[float, Any]:
-        """GET ``path``: seconds until the whole body was read (JSON decoding excluded), and the JSON."""
+    def get(self, path: str, decode: bool = True) -> tuple[float, Any]:
+        """GET ``path``: seconds until the whole body was read (JSON decoding excluded), and the JSON.
+
+        ``decode=False``, for a search: the whole answer is read, but only its end decoded
+        (the matches are counted, not decoded).
+        """
         for attempt in (1, 2):
             began = time.perf_counter()
             try:
@@ -233,16 +237,26 @@ class Api:
         took = time.perf_counter() - began
         if resp.status != 200:
             raise RuntimeError(f"GET {path}: {resp.status} {body[:300]!r}")
-        return took, json.loads(body)
+        return took, (json.loads(body) if decode else _undecoded_page(body))
 
     def close(self) -> None:
         self.conn.close()
 
 
-def search_all(api: Api, name: str, q: str, regex: bool, case: bool, each: Any = None) -> dict[str, Any]:
+def _undecoded_page(body: bytes) -> dict[str, Any]:
+    """A search answer with its matches counted, not decoded: ``{"matches": [None, ...], ...}``."""
+    at = body.rfind(b', "next": ')
+    end = json.loads(b"{" + body[at + 2 :])
+    return {"matches": [None] * body.count(b'{"id": ', 0, at), **end}
+
+
+def search_all(
+    api: Api, name: str, q: str, regex: bool, case: bool, each: Any = None, decode: bool = True
+) -> dict[str, Any]:
     """Page through the whole file with /api/search; wall time, matches, requests, bytes scanned.
 
     ``each``, if given, is called after every request; when it returns True the paging stops.
+    ``decode=False``: the matches are not decoded (see :meth:`Api.get`).
     """
     params = {"q": q, "limit": "1000"}
     if regex:
@@ -257,13 +271,13 @@ def search_all(api: Api, name: str, q: str, regex: bool, case: bool, each: Any =
     before: str | None = None
     while True:
         query = dict(params, before=before) if before else params
-        took, page = api.get(f"/api/search/{name}?{urllib.parse.urlencode(query)}")
+        took, page = api.get(f"/api/search/{name}?{urllib.parse.urlencode(query)}", decode)
         slowest = max(slowest, took)
         requests += 1
         matches += len(page["matches"])
         scanned += page["scanned"]
         size = page["size"] if size is None else size
-        if page["matches"]:
+        if page["matches"] and page["matches"][-1] is not None:
             last_text = page["matches"][-1]["text"]
         before = page["next"]
         if before is None or (each is not None and each()):
@@ -300,6 +314,7 @@ PHASES = (  # latency: key, load
     ("busy_loop", "busy"),
     ("searching", "search"),
     ("searching_elsewhere", "search_other"),
+    ("searching_lean_client", "search_lean"),
     ("grep_loop", "grep"),
 )
 SEARCHES = (
@@ -417,7 +432,10 @@ def latency(
     search takes one, but nothing asked of the server). Two more controls:
     ``search_other``: the same searches, asked of a second tailsse server on the same file
     (``other_port``), so that the server measured does nothing for them: what the search
-    costs the machine, not the server; ``grep``: ``grep -c -E`` on the file, back to back.
+    costs the machine, not the server; ``search_lean``: the same searches of this server by
+    a client that reads every answer whole but does not decode its matches, so that the
+    client (a browser, elsewhere as a rule) takes less of the 2 cores; ``grep``: ``grep -c
+    -E`` on the file, back to back.
     """
     count = int(seconds * LATENCY_RATE)
     loop = hog = None
@@ -426,9 +444,10 @@ def latency(
     if load == "grep":
         script = 'while :; do grep -c -E "$0" "$1" > /dev/null; done'
         hog = procs.start(["bash", "-c", script, REGEX, str(path)], env=GREP_ENV)
-    if load in ("search", "search_other"):
-        target = port if load == "search" else other_port
+    if load in ("search", "search_other", "search_lean"):
+        target = other_port if load == "search_other" else port
         cmd = [sys.executable, __file__, "--search-loop", str(target), name]
+        cmd += ["--lean"] if load == "search_lean" else []
         loop = procs.start(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert loop.stdout is not None
         if not loop.stdout.readline().startswith(b"{"):  # its first search has answered
@@ -473,7 +492,7 @@ def latency(
             procs.stop(hog, grace=1)
 
 
-def search_loop(port: int, name: str) -> int:
+def search_loop(port: int, name: str, decode: bool = True) -> int:
     """Run by ``latency``: whole-file regex searches back to back until stdin closes."""
     import threading
 
@@ -492,7 +511,7 @@ def search_loop(port: int, name: str) -> int:
         return stop.is_set()
 
     while not stop.is_set():
-        r = search_all(api, name, REGEX, True, True, each)
+        r = search_all(api, name, REGEX, True, True, each, decode)
         runs += 1  # the last one may stop part way
         requests += r["requests"]
         slowest = max(slowest, r["slowest_request_ms"])
@@ -538,7 +557,9 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             "slowest_request_ms": med([r["api"]["slowest_request_ms"] for r in rs]),
         }
     for key, _load in PHASES:
-        rs = [r["latency"][key] for r in rounds]
+        rs = [r["latency"][key] for r in rounds if key in r["latency"]]
+        if not rs:  # a phase added after the run
+            continue
         metrics = ("p50_ms", "p99_ms", "max_ms", "server_cores", "machine_busy_cores", "load_average")
         out[f"latency_{key}"] = {m: med([r.get(m) for r in rs]) for m in metrics}
         out[f"latency_{key}"]["delivered"] = sum(r["delivered"] for r in rs)
@@ -573,7 +594,7 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     out["latency_busy_loop_p99_ratio_quiet"] = med(
         [r["latency"]["busy_loop"]["p99_ms"] / r["latency"]["idle"]["p99_ms"] for r in quiet]
     )
-    for key in ("searching_elsewhere", "grep_loop"):
+    for key in ("searching_elsewhere", "searching_lean_client", "grep_loop"):
         out[f"latency_{key}_p99_ratio_quiet"] = med(
             [
                 r["latency"][key]["p99_ms"] / r["latency"]["idle"]["p99_ms"]
@@ -663,6 +684,7 @@ def markdown(report: dict[str, Any]) -> str:
     )
     for key, what in (
         ("searching_elsewhere", "the same searches asked of a second tailsse server on the file"),
+        ("searching_lean_client", "the same searches, by a client that does not decode the matches"),
         ("grep_loop", "grep -c -E on the file, back to back"),
     ):
         if f"latency_{key}" not in s or s.get(f"latency_{key}_p99_ratio_quiet") is None:
@@ -786,9 +808,10 @@ def main(argv: list[str] | None = None) -> int:
         "--from-json", type=Path, help="measure nothing: redo the summary and table of a results file"
     )
     parser.add_argument("--search-loop", nargs=2, metavar=("PORT", "NAME"), help=argparse.SUPPRESS)
+    parser.add_argument("--lean", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.search_loop:
-        return search_loop(int(args.search_loop[0]), args.search_loop[1])
+        return search_loop(int(args.search_loop[0]), args.search_loop[1], decode=not args.lean)
     if args.from_json:
         report = json.loads(args.from_json.read_text())
         report["summary"] = summarise(report["runs"])

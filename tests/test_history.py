@@ -450,14 +450,20 @@ def test_a_scanner_tells_of_a_client_gone_and_goes_on(log_file):
 
 
 async def test_a_scanner_runs_at_the_lowest_priority(http_server_client, log_file):
-    """nice 19: the server (or anything else) goes first when a search runs."""
+    """nice 19: the server (or anything else, in any session) goes first when a search runs."""
     append(log_file, b"one line\n")
     await get(http_server_client, "/api/search/app.log?q=line")
     pids = scanner.scanners.pids()
     assert pids
+    with open(scanner.AUTOGROUPS) as f:
+        grouped = f.read().strip() == "1"
     for pid in pids:
         assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 19)
         assert os.sched_getscheduler(pid) == os.SCHED_OTHER
+        if grouped:  # and against other sessions too: a session of its own, its group at nice 19
+            assert os.getsid(pid) == pid != os.getsid(0)
+            with open(f"/proc/{pid}/autogroup") as f:
+                assert f.read().split()[-2:] == ["nice", "19"]
 
 
 def _cpu_seconds(pid: int) -> float:
