@@ -429,7 +429,7 @@ def latency(
 
     ``none``: nothing else; ``search``: whole-file regex searches back to back;
     ``busy``: a busy loop in a process of its own (the control: one core taken, as the
-    search takes one, but nothing asked of the server). Two more controls:
+    search takes one, but nothing asked of the server). Three more controls:
     ``search_other``: the same searches, asked of a second tailsse server on the same file
     (``other_port``), so that the server measured does nothing for them: what the search
     costs the machine, not the server; ``search_lean``: the same searches of this server by
