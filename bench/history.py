@@ -16,7 +16,9 @@ round measures, baseline and tailsse taking turns:
   of the server), with whole-file regex searches running back to back, and two more
   controls: the same searches asked of a second tailsse server on the same file (what a
   search costs the machine, with nothing asked of the server measured), and ``grep -c -E``
-  on the file back to back (what the baseline itself costs the machine);
+  on the file back to back (what the baseline itself costs the machine); each phase with
+  a load is paired: one live stream, the load stopped and continued every second, its
+  p99 set against the p99 of the seconds it was stopped;
 - ``/api/time`` for random times and ``/api/lines?before=ID&count=1000`` at random ids
   in the middle of the file.
 
@@ -29,6 +31,7 @@ listens on 127.0.0.1; every process started here is stopped at the end, also on 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import http.client
 import json
@@ -37,6 +40,7 @@ import random
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -71,6 +75,8 @@ LITERAL = "code=E4711"  # about 0.1% of lines (and a few more with a lower-case 
 REGEX = "user=[0-9]+ status=5[0-9][0-9]"  # an ERE grep -E and RE2 read alike; ~0.5% of lines
 LINE_RATE = 100  # generated lines per second of log time
 LATENCY_RATE = 200  # lines/s written while measuring live latency
+PAIR_LINES = 200  # a paired latency phase switches its load on or off every this many lines (1 s)
+SETTLE_LINES = 30  # and leaves out the first lines after each switch (150 ms: a search page ends)
 GREP_ENV = {**os.environ, "LC_ALL": "C"}  # grep's fastest mode: bytes, no multibyte folding
 
 WORDS = (
@@ -400,11 +406,16 @@ def _stats(values_ms: list[float]) -> dict[str, Any]:
 # --- live latency ----------------------------------------------------------------------
 
 
-def write_paced(path: Path, count: int, rate: float) -> None:
-    """Append ``count`` lines at ``rate``/s, each with its seq and monotonic ns (read just before write())."""
+def write_paced(path: Path, count: int, rate: float, switch: Any = None) -> None:
+    """Append ``count`` lines at ``rate``/s, each with its seq and monotonic ns (read just before write()).
+
+    ``switch``, if given, is called with the seq of every PAIR_LINES-th line, before it is written.
+    """
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
         for seq in paced(time.monotonic_ns(), count, rate):
+            if switch is not None and seq % PAIR_LINES == 0:
+                switch(seq)
             stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
             os.write(
                 fd,
@@ -436,8 +447,17 @@ def latency(
     a client that reads every answer whole but does not decode its matches, so that the
     client (a browser, elsewhere as a rule) takes less of the 2 cores; ``grep``: ``grep -c
     -E`` on the file, back to back.
+
+    With a load, the phase is paired: the load runs during every other block of PAIR_LINES
+    lines and is stopped (SIGSTOP, its whole process group) during the others, within one
+    live stream of twice as many lines. ``p50_ms``/``p99_ms`` are of the lines written while
+    it ran, ``paired_idle`` of those written while it was stopped, the first SETTLE_LINES
+    of each block left out of both. What else the machine is doing then weighs on both
+    halves alike, which separate phases tens of seconds apart cannot promise.
     """
-    count = int(seconds * LATENCY_RATE)
+    paired = load != "none"
+    blocks = max(1, round(seconds * LATENCY_RATE / PAIR_LINES))
+    count = 2 * blocks * PAIR_LINES if paired else int(seconds * LATENCY_RATE)
     loop = hog = None
     if load == "busy":
         hog = procs.start([sys.executable, "-c", "while True: pass"])
@@ -452,14 +472,25 @@ def latency(
         assert loop.stdout is not None
         if not loop.stdout.readline().startswith(b"{"):  # its first search has answered
             raise RuntimeError("the search loop did not start")
+    worker = loop or hog
+
+    def switch(seq: int) -> None:  # the load runs in the odd blocks
+        assert worker is not None
+        os.killpg(worker.pid, signal.SIGCONT if (seq // PAIR_LINES) % 2 else signal.SIGSTOP)
+
     out = tmp / f"lat-{time.monotonic_ns()}.bin"
     cmd = [sys.executable, str(CLIENT), "--port", str(port), "--path", f"/events/{name}?lines=0"]
-    cmd += ["--expect", str(count), "--mode", "latency", "--deadline", str(seconds + 60), "--out", str(out)]
+    cmd += ["--expect", str(count), "--mode", "latency", "--deadline", str(count / LATENCY_RATE + 60)]
+    cmd += ["--out", str(out)]
     client = Client(procs.start(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE), out)
     try:
         client.expect("ready", 30)
+        if worker is not None:
+            switch(0)
         time.sleep(0.3)
-        write_paced(path, count, LATENCY_RATE)
+        write_paced(path, count, LATENCY_RATE, switch if worker is not None else None)
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGCONT)
         try:
             done = client.expect("done", 15)
         except RuntimeError:
@@ -471,8 +502,15 @@ def latency(
             loop.stdin.close()
             tail = loop.stdout.read().decode().strip().splitlines()
             searches = json.loads(tail[-1]) if tail else None
-        values = sorted(client.latencies())
-        result = {
+        got = client.latencies()
+        # Line i is seq i when the one stream has every line once, in order.
+        paired = paired and len(got) == count and not done["gaps"] and not done["dups"]
+        if paired:
+            values = sorted(v for i, v in enumerate(got) if _counted(i, True))
+            stopped = sorted(v for i, v in enumerate(got) if _counted(i, False))
+        else:
+            values = sorted(got)
+        result: dict[str, Any] = {
             "lines": count,
             "delivered": done["lines"],
             "gaps": done["gaps"],
@@ -481,15 +519,33 @@ def latency(
             "p99_ms": round((percentile(values, 0.99) or 0) / 1e6, 3),
             "max_ms": round((percentile(values, 1.0) or 0) / 1e6, 3),
         }
+        if paired:
+            result["paired_idle"] = {
+                "samples": len(stopped),
+                "p50_ms": round((percentile(stopped, 0.5) or 0) / 1e6, 3),
+                "p99_ms": round((percentile(stopped, 0.99) or 0) / 1e6, 3),
+                "max_ms": round((percentile(stopped, 1.0) or 0) / 1e6, 3),
+            }
+            result["samples"] = len(values)
+            if result["paired_idle"]["p99_ms"]:
+                result["p99_ratio_paired"] = round(result["p99_ms"] / result["paired_idle"]["p99_ms"], 3)
         if searches is not None:
             result["searches"] = searches
         return result
     finally:
+        if worker is not None and worker.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGCONT)  # a stopped process would not take its SIGTERM
         procs.stop(client.proc, grace=2)
         if loop is not None:
             procs.stop(loop, grace=5)
         if hog is not None:
             procs.stop(hog, grace=1)
+
+
+def _counted(seq: int, running: bool) -> bool:
+    """Whether line ``seq`` of a paired phase counts for the half with the load running (or stopped)."""
+    return (seq // PAIR_LINES) % 2 == running and seq % PAIR_LINES >= SETTLE_LINES
 
 
 def search_loop(port: int, name: str, decode: bool = True) -> int:
@@ -602,6 +658,13 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                 if key in r["latency"]
             ]
         )
+    for key, load in PHASES:  # the paired phases: the same lines with the load on and off
+        rs = [r["latency"][key] for r in rounds if key in r["latency"]]
+        ratios = [x.get("p99_ratio_paired") for x in rs]
+        if load != "none" and med(ratios) is not None:
+            out[f"latency_{key}_p99_ratio_paired"] = med(ratios)
+            for m in ("p50_ms", "p99_ms"):
+                out[f"latency_{key}"][f"paired_idle_{m}"] = med([x.get("paired_idle", {}).get(m) for x in rs])
     out["searches_during_latency"] = [r["latency"]["searching"].get("searches") for r in rounds]
     for key in ("time", "lines"):
         out[key] = {m: med([r["history"][key][m] for r in rounds]) for m in ("p50_ms", "p99_ms", "max_ms")}
@@ -669,9 +732,40 @@ def markdown(report: dict[str, Any]) -> str:
                 "",
                 f"{s['latency_p99_ratio_quiet']:.2f}x; {s['latency_busy_loop_p99_ratio_quiet']:.2f}x",
                 "≤ 2x without search",
-                _met(s["latency_p99_ratio_quiet"] <= 2.0),
+                _met(s["latency_p99_ratio_quiet"] <= 2.0)
+                if "latency_searching_p99_ratio_paired" not in s
+                else "",
             )
         )
+    if "latency_searching_p99_ratio_paired" in s:
+        rows.append(
+            (
+                "live latency p99, paired: searching on and off every second in one stream (ms)",
+                f"{busy['paired_idle_p99_ms']:.2f} (stopped)",
+                f"{busy['p99_ms']:.2f} (searching)",
+                f"{s['latency_searching_p99_ratio_paired']:.2f}x",
+                "≤ 2x without search",
+                _met(s["latency_searching_p99_ratio_paired"] <= 2.0),
+            )
+        )
+        for key, what in (
+            ("busy_loop", "a busy loop"),
+            ("searching_elsewhere", "searches of a second server"),
+            ("searching_lean_client", "a client that does not decode"),
+            ("grep_loop", "grep -c -E back to back"),
+        ):
+            if f"latency_{key}_p99_ratio_paired" in s:
+                c = s[f"latency_{key}"]
+                rows.append(
+                    (
+                        f"  control, paired: {what} (ms)",
+                        f"{c['paired_idle_p99_ms']:.2f} (stopped)",
+                        f"{c['p99_ms']:.2f} (running)",
+                        f"{s[f'latency_{key}_p99_ratio_paired']:.2f}x",
+                        "",
+                        "",
+                    )
+                )
     rows.append(
         (
             "  control: p50 / p99 with a busy loop in another process, no search (ms)",
