@@ -515,17 +515,10 @@ def latency(
             "delivered": done["lines"],
             "gaps": done["gaps"],
             "dups": done["dups"],
-            "p50_ms": round((percentile(values, 0.5) or 0) / 1e6, 3),
-            "p99_ms": round((percentile(values, 0.99) or 0) / 1e6, 3),
-            "max_ms": round((percentile(values, 1.0) or 0) / 1e6, 3),
+            **_latency_ms(values),
         }
         if paired:
-            result["paired_idle"] = {
-                "samples": len(stopped),
-                "p50_ms": round((percentile(stopped, 0.5) or 0) / 1e6, 3),
-                "p99_ms": round((percentile(stopped, 0.99) or 0) / 1e6, 3),
-                "max_ms": round((percentile(stopped, 1.0) or 0) / 1e6, 3),
-            }
+            result["paired_idle"] = {"samples": len(stopped), **_latency_ms(stopped)}
             result["samples"] = len(values)
             if result["paired_idle"]["p99_ms"]:
                 result["p99_ratio_paired"] = round(result["p99_ms"] / result["paired_idle"]["p99_ms"], 3)
@@ -541,6 +534,14 @@ def latency(
             procs.stop(loop, grace=5)
         if hog is not None:
             procs.stop(hog, grace=1)
+
+
+def _latency_ms(values_ns: list[float]) -> dict[str, float]:
+    """p50, p99 and max of sorted latencies in ns, in ms."""
+    return {
+        f"{key}_ms": round((percentile(values_ns, q) or 0) / 1e6, 3)
+        for key, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))
+    }
 
 
 def _counted(seq: int, running: bool) -> bool:
@@ -621,6 +622,11 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         out[f"latency_{key}"]["delivered"] = sum(r["delivered"] for r in rs)
         out[f"latency_{key}"]["lines"] = sum(r["lines"] for r in rs)
         out[f"latency_{key}"]["gaps"] = sum(r["gaps"] for r in rs)
+        ratios = [r.get("p99_ratio_paired") for r in rs]  # paired: the same lines with the load on and off
+        if med(ratios) is not None:
+            out[f"latency_{key}_p99_ratio_paired"] = med(ratios)
+            for m in ("p50_ms", "p99_ms"):
+                out[f"latency_{key}"][f"paired_idle_{m}"] = med([r.get("paired_idle", {}).get(m) for r in rs])
     out["latency_busy_loop_p99_ratio"] = med(
         [
             r["latency"]["busy_loop"]["p99_ms"] / r["latency"]["idle"]["p99_ms"]
@@ -658,13 +664,6 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                 if key in r["latency"]
             ]
         )
-    for key, load in PHASES:  # the paired phases: the same lines with the load on and off
-        rs = [r["latency"][key] for r in rounds if key in r["latency"]]
-        ratios = [x.get("p99_ratio_paired") for x in rs]
-        if load != "none" and med(ratios) is not None:
-            out[f"latency_{key}_p99_ratio_paired"] = med(ratios)
-            for m in ("p50_ms", "p99_ms"):
-                out[f"latency_{key}"][f"paired_idle_{m}"] = med([x.get("paired_idle", {}).get(m) for x in rs])
     out["searches_during_latency"] = [r["latency"]["searching"].get("searches") for r in rounds]
     for key in ("time", "lines"):
         out[key] = {m: med([r["history"][key][m] for r in rounds]) for m in ("p50_ms", "p99_ms", "max_ms")}
