@@ -314,10 +314,12 @@ def grep_count(flags: list[str], pattern: str, path: Path) -> dict[str, Any]:
     return {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3), "matches": int(done.stdout)}
 
 
+DUTY_MS = 5  # the duty loop's bursts, and its sleeps between them
 QUIET_MACHINE_CORES = 1.0  # a latency round is quiet when the idle phase had the machine at most this busy
 PHASES = (  # latency: key, load
     ("idle", "none"),
     ("busy_loop", "busy"),
+    ("duty_loop", "duty"),
     ("searching", "search"),
     ("searching_elsewhere", "search_other"),
     ("searching_lean_client", "search_lean"),
@@ -446,7 +448,9 @@ def latency(
     costs the machine, not the server; ``search_lean``: the same searches of this server by
     a client that reads every answer whole but does not decode its matches, so that the
     client (a browser, elsewhere as a rule) takes less of the 2 cores; ``grep``: ``grep -c
-    -E`` on the file, back to back.
+    -E`` on the file, back to back; ``duty``: a loop in a process of its own that is busy
+    for DUTY_MS, then sleeps as long (half a core, taken in bursts, as a search takes it,
+    and nothing asked of the server either).
 
     With a load, the phase is paired: the load runs during every other block of PAIR_LINES
     lines and is stopped (SIGSTOP, its whole process group) during the others, within one
@@ -461,6 +465,10 @@ def latency(
     loop = hog = None
     if load == "busy":
         hog = procs.start([sys.executable, "-c", "while True: pass"])
+    if load == "duty":
+        script = f"import time\nwhile True:\n t = time.perf_counter() + {DUTY_MS / 1000}\n"
+        script += f" while time.perf_counter() < t: pass\n time.sleep({DUTY_MS / 1000})"
+        hog = procs.start([sys.executable, "-c", script])
     if load == "grep":
         script = 'while :; do grep -c -E "$0" "$1" > /dev/null; done'
         hog = procs.start(["bash", "-c", script, REGEX, str(path)], env=GREP_ENV)
@@ -656,7 +664,7 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     out["latency_busy_loop_p99_ratio_quiet"] = med(
         [r["latency"]["busy_loop"]["p99_ms"] / r["latency"]["idle"]["p99_ms"] for r in quiet]
     )
-    for key in ("searching_elsewhere", "searching_lean_client", "grep_loop"):
+    for key in ("duty_loop", "searching_elsewhere", "searching_lean_client", "grep_loop"):
         out[f"latency_{key}_p99_ratio_quiet"] = med(
             [
                 r["latency"][key]["p99_ms"] / r["latency"]["idle"]["p99_ms"]
@@ -749,6 +757,7 @@ def markdown(report: dict[str, Any]) -> str:
         )
         for key, what in (
             ("busy_loop", "a busy loop"),
+            ("duty_loop", f"a loop busy {DUTY_MS} ms, asleep {DUTY_MS} ms"),
             ("searching_elsewhere", "searches of a second server"),
             ("searching_lean_client", "a client that does not decode"),
             ("grep_loop", "grep -c -E back to back"),
@@ -776,6 +785,7 @@ def markdown(report: dict[str, Any]) -> str:
         )
     )
     for key, what in (
+        ("duty_loop", f"a loop in another process is busy {DUTY_MS} ms, asleep {DUTY_MS} ms, no search"),
         ("searching_elsewhere", "the same searches asked of a second tailsse server on the file"),
         ("searching_lean_client", "the same searches, by a client that does not decode the matches"),
         ("grep_loop", "grep -c -E on the file, back to back"),
@@ -930,6 +940,8 @@ def main(argv: list[str] | None = None) -> int:
     info["grep"] = subprocess.run(["grep", "--version"], capture_output=True, text=True).stdout.splitlines()[
         0
     ]
+    with contextlib.suppress(OSError):  # the kernel's options (its scheduler's among them), not init's
+        info["kernel_command_line"] = Path("/proc/cmdline").read_text().split(" -- ")[0].strip()
     rng = random.Random(1515)
     results: list[dict[str, Any]] = []
     load_start = os.getloadavg()
