@@ -697,7 +697,7 @@ def _quiet_pair(phase: dict[str, Any]) -> bool:
 
 
 def _calm(summary: dict[str, Any], key: str) -> str:
-    """``; calm: R (rounds)``, the paired ratio of a phase's calm rounds, where it has some."""
+    """``; calm Rx (rounds)``: the paired ratio of a phase's calm rounds, where it has some."""
     calm = summary.get(f"latency_{key}_p99_ratio_paired_quiet")
     rounds = ", ".join(map(str, summary.get(f"latency_{key}_paired_quiet_rounds", [])))
     return "" if calm is None else f"; calm {calm:.2f}x ({rounds})"
