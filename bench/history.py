@@ -77,10 +77,10 @@ LINE_RATE = 100  # generated lines per second of log time
 LATENCY_RATE = 200  # lines/s written while measuring live latency
 PAIR_LINES = 200  # a paired latency phase switches its load on or off every this many lines (1 s)
 SETTLE_LINES = 30  # and leaves out the first lines after each switch (150 ms: a search page ends)
-# A paired phase is quiet when the p99 of its stopped half is at most this many times its
-# p50. On this machine a calm stream's spread is 1.5 to 2.4; when other work on the host
+# A paired phase is calm when the p99 of its stopped half is at most this many times its
+# p50 (a measure of the host's noise, beside QUIET_MACHINE_CORES, the guest's own load). On this machine a calm stream's spread is 1.5 to 2.4; when other work on the host
 # interferes it is 2.7 to 7, which raises both halves' p99 and lowers their ratio.
-QUIET_SPREAD = 2.5
+CALM_SPREAD = 2.5
 GREP_ENV = {**os.environ, "LC_ALL": "C"}  # grep's fastest mode: bytes, no multibyte folding
 
 WORDS = (
@@ -638,11 +638,9 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         ratios = [r.get("p99_ratio_paired") for r in rs]  # paired: the same lines with the load on and off
         if med(ratios) is not None:
             out[f"latency_{key}_p99_ratio_paired"] = med(ratios)
-            quiet_rounds = [n + 1 for n, r in enumerate(rs) if _quiet_pair(r)]
-            out[f"latency_{key}_paired_quiet_rounds"] = quiet_rounds
-            out[f"latency_{key}_p99_ratio_paired_quiet"] = med(
-                [rs[n - 1]["p99_ratio_paired"] for n in quiet_rounds]
-            )
+            calm = [r for r in rs if _calm_pair(r)]
+            out[f"latency_{key}_paired_calm_rounds"] = [rs.index(r) + 1 for r in calm]
+            out[f"latency_{key}_p99_ratio_paired_calm"] = med([r["p99_ratio_paired"] for r in calm])
             for m in ("p50_ms", "p99_ms"):
                 out[f"latency_{key}"][f"paired_idle_{m}"] = med([r.get("paired_idle", {}).get(m) for r in rs])
     out["latency_busy_loop_p99_ratio"] = med(
@@ -689,18 +687,22 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _quiet_pair(phase: dict[str, Any]) -> bool:
-    """Whether a paired phase's stopped half was calm (see QUIET_SPREAD)."""
+def _calm_pair(phase: dict[str, Any]) -> bool:
+    """Whether a paired phase's stopped half was calm (see CALM_SPREAD)."""
     stopped = phase.get("paired_idle") or {}
     p50, p99 = stopped.get("p50_ms"), stopped.get("p99_ms")
-    return bool(p50 and p99 and p99 <= QUIET_SPREAD * p50)
+    return bool(p50 and p99 and p99 <= CALM_SPREAD * p50)
+
+
+def _calm_rounds(summary: dict[str, Any], key: str) -> str:
+    """The rounds whose paired phase ``key`` was calm, as ``1, 3``."""
+    return ", ".join(map(str, summary.get(f"latency_{key}_paired_calm_rounds", [])))
 
 
 def _calm(summary: dict[str, Any], key: str) -> str:
     """``; calm Rx (rounds)``: the paired ratio of a phase's calm rounds, where it has some."""
-    calm = summary.get(f"latency_{key}_p99_ratio_paired_quiet")
-    rounds = ", ".join(map(str, summary.get(f"latency_{key}_paired_quiet_rounds", [])))
-    return "" if calm is None else f"; calm {calm:.2f}x ({rounds})"
+    calm = summary.get(f"latency_{key}_p99_ratio_paired_calm")
+    return "" if calm is None else f"; calm {calm:.2f}x ({_calm_rounds(summary, key)})"
 
 
 def _met(ok: bool | None) -> str:
@@ -779,11 +781,11 @@ def markdown(report: dict[str, Any]) -> str:
                 "",
             )
         )
-        calm = s.get("latency_searching_p99_ratio_paired_quiet")
+        calm = s.get("latency_searching_p99_ratio_paired_calm")
         rows.append(
             (
-                f"  the same, the phases whose stopped half was calm (its p99 ≤ {QUIET_SPREAD:g}x its p50): "
-                f"rounds {', '.join(map(str, s.get('latency_searching_paired_quiet_rounds', []))) or 'none'}",
+                f"  the same, the phases whose stopped half was calm (its p99 ≤ {CALM_SPREAD:g}x its p50): "
+                f"rounds {_calm_rounds(s, 'searching') or 'none'}",
                 "",
                 "",
                 "" if calm is None else f"{calm:.2f}x",
