@@ -569,7 +569,12 @@ def search_loop(port: int, name: str, decode: bool = True) -> int:
     import threading
 
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    def until_stdin_closes() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=until_stdin_closes, daemon=True).start()
     api = Api(port)
     runs, requests, began = 0, 0, time.monotonic()
     slowest = 0.0
@@ -956,7 +961,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.search_loop:
         return search_loop(int(args.search_loop[0]), args.search_loop[1], decode=not args.lean)
     if args.from_json:
-        report = json.loads(args.from_json.read_text())
+        report: dict[str, Any] = json.loads(args.from_json.read_text())
         report["summary"] = summarise(report["runs"])
         report["table"] = markdown(report)
         (args.json or args.from_json).write_text(json.dumps(report, indent=2) + "\n")
@@ -1012,13 +1017,13 @@ def main(argv: list[str] | None = None) -> int:
                 r["history"] = time_and_lines(api, name, meta, args.samples, rng)
                 print(f"          time/lines: {json.dumps(r['history'])}", file=sys.stderr, flush=True)
                 r["latency"] = {}
-                for key, load in PHASES:
+                for key, kind in PHASES:
                     # Latency is what other work on the machine disturbs most: wait for calm.
                     waited = wait_quiet(min(10.0, budget)) if budget > 0 else 0.0
                     budget -= waited
                     busy1, wall1 = machine_busy_seconds(), time.monotonic()
                     cpu1 = cpu_seconds(proc_tree(server.pid))
-                    r["latency"][key] = latency(procs, tmp, port, name, path, lat_seconds, load, other_port)
+                    r["latency"][key] = latency(procs, tmp, port, name, path, lat_seconds, kind, other_port)
                     wall1 = time.monotonic() - wall1
                     r["latency"][key].update(
                         waited_for_quiet_seconds=waited,
@@ -1047,7 +1052,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
         os.truncate(path, meta["size"])
     now = datetime.now(timezone.utc)
-    report: dict[str, Any] = {
+    report = {
         "date": now.strftime("%Y-%m-%d %H:%M UTC"),
         "mode": "quick" if args.quick else "full",
         "rounds": rounds,
