@@ -80,7 +80,8 @@ LATENCY_RATE = 200  # lines/s written while measuring live latency
 PAIR_LINES = 200  # a paired latency phase switches its load on or off every this many lines (1 s)
 SETTLE_LINES = 30  # and leaves out the first lines after each switch (150 ms: a search page ends)
 # A paired phase is calm when the p99 of its stopped half is at most this many times its
-# p50 (a measure of the host's noise, beside QUIET_MACHINE_CORES, the guest's own load). On this machine a calm stream's spread is 1.5 to 2.4; when other work on the host
+# p50 (a measure of the host's noise, beside QUIET_MACHINE_CORES, the guest's own load).
+# On this machine a calm stream's spread is 1.5 to 2.4; when other work on the host
 # interferes it is 2.7 to 7, which raises both halves' p99 and lowers their ratio.
 CALM_SPREAD = 2.5
 GREP_ENV = {**os.environ, "LC_ALL": "C"}  # grep's fastest mode: bytes, no multibyte folding
