@@ -635,9 +635,10 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             "slowest_request_ms": med([r["api"]["slowest_request_ms"] for r in rs]),
         }
     for key, _load in PHASES:
-        rs = [r["latency"][key] for r in rounds if key in r["latency"]]
-        if not rs:  # a phase added after the run
+        numbered = [(n, r["latency"][key]) for n, r in enumerate(rounds, 1) if key in r["latency"]]
+        if not numbered:  # a phase added after the run
             continue
+        rs = [r for _n, r in numbered]
         metrics = ("p50_ms", "p99_ms", "max_ms", "server_cores", "machine_busy_cores", "load_average")
         out[f"latency_{key}"] = {m: med([r.get(m) for r in rs]) for m in metrics}
         out[f"latency_{key}"]["delivered"] = sum(r["delivered"] for r in rs)
@@ -646,9 +647,9 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         ratios = [r.get("p99_ratio_paired") for r in rs]  # paired: the same lines with the load on and off
         if med(ratios) is not None:
             out[f"latency_{key}_p99_ratio_paired"] = med(ratios)
-            calm = [r for r in rs if _calm_pair(r)]
-            out[f"latency_{key}_paired_calm_rounds"] = [rs.index(r) + 1 for r in calm]
-            out[f"latency_{key}_p99_ratio_paired_calm"] = med([r["p99_ratio_paired"] for r in calm])
+            calm = [(n, r) for n, r in numbered if _calm_pair(r)]
+            out[f"latency_{key}_paired_calm_rounds"] = [n for n, _r in calm]
+            out[f"latency_{key}_p99_ratio_paired_calm"] = med([r["p99_ratio_paired"] for _n, r in calm])
             for m in ("p50_ms", "p99_ms"):
                 out[f"latency_{key}"][f"paired_idle_{m}"] = med([r.get("paired_idle", {}).get(m) for r in rs])
     out["latency_busy_loop_p99_ratio"] = med(
@@ -667,13 +668,14 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     )
     # A p99 of a few milliseconds is what other work on the machine disturbs first: the
     # verdict takes the rounds whose idle phase had the machine at most half busy.
-    quiet = [
-        r
-        for r in rounds
+    quiet_rounds = [
+        n
+        for n, r in enumerate(rounds, 1)
         if r["latency"]["idle"].get("machine_busy_cores", 0) <= QUIET_MACHINE_CORES
         and r["latency"]["idle"]["p99_ms"]
     ]
-    out["latency_quiet_rounds"] = [rounds.index(r) + 1 for r in quiet]
+    quiet = [rounds[n - 1] for n in quiet_rounds]
+    out["latency_quiet_rounds"] = quiet_rounds
     out["latency_p99_ratio_quiet"] = med(
         [r["latency"]["searching"]["p99_ms"] / r["latency"]["idle"]["p99_ms"] for r in quiet]
     )
