@@ -502,6 +502,39 @@ async def test_without_a_scanner_process_a_search_runs_on_a_thread(http_server_c
     assert texts(expected["matches"]) == ["find me 19", "find me 18", "find me 17", "find me 16"]
 
 
+async def test_a_search_sets_its_json_headers_once_whichever_way_it_is_sent(
+    http_server_client, http_server_port, log_file, monkeypatch
+):
+    """Once as the chunked answer opens (the scanner writing the matches, or a search on a
+    thread), once when the server sends a whole answer (to an HTTP/1.0 client)."""
+    append(log_file, numbered("find me", 0, 30))
+    await caught_up(http_server_client, "find me 29")
+    calls: list[str] = []
+    headers = BaseHandler._json_headers
+
+    def counted(self):
+        calls.append(self.request.version)
+        headers(self)
+
+    monkeypatch.setattr(BaseHandler, "_json_headers", counted)
+    path = "/api/search/app.log?q=me+2&limit=3"
+    expected = ["find me 29", "find me 28", "find me 27"]
+    head, body = await raw_get(http_server_port[1], path, "HTTP/1.0")
+    assert b"application/json" in head and b"chunked" not in head
+    assert texts(json.loads(body)["matches"]) == expected
+    assert calls == ["HTTP/1.0"]
+
+    async def refuse(fds, req):
+        raise scanner.ScannerGone("no scanner here")
+
+    for on_a_thread in (False, True):
+        if on_a_thread:
+            monkeypatch.setattr(scanner.scanners, "run", refuse)
+        calls.clear()
+        assert texts((await get(http_server_client, path))["matches"]) == expected
+        assert calls == ["HTTP/1.1"], on_a_thread
+
+
 async def test_time_finds_the_first_line_at_or_after_it(http_server_client, log_file):
     base = parse_time("2026-12-01T00:00:00Z")
     rows = []

@@ -18,7 +18,7 @@ from typing import ClassVar, NamedTuple
 
 from tailsse.following.lines import FINGERPRINT_BYTES, fingerprint
 from tailsse.history.query import Query
-from tailsse.history.timeline import history_line
+from tailsse.history.timeline import history_line, older
 
 BLOCK_SECONDS = 0.00025  # what one block should take to scan
 BLOCK_MIN, BLOCK_MAX = 64 * 1024, 4 * 1024 * 1024
@@ -94,18 +94,6 @@ def encode(fds: list[int], found: list[Found], max_line: int) -> bytes:
     return json.dumps(out).encode()
 
 
-def older(ends: tuple[int, ...], index: int, offset: int) -> tuple[int, int]:
-    """The same boundary, moved back into the previous file when at a file's start."""
-    while offset == 0 and index > 0:
-        index -= 1
-        offset = ends[index]
-    return index, offset
-
-
-def has_before(ends: tuple[int, ...], index: int, offset: int) -> bool:
-    return offset > 0 or any(end > 0 for end in ends[:index])
-
-
 def scan(fds: list[int], req: Request, query: Query | None = None) -> Result:
     """Matching lines at or before the request's place, newest first (blocking)."""
     query = query or Query(req.text, req.regex, req.case)
@@ -126,14 +114,14 @@ def scan(fds: list[int], req: Request, query: Query | None = None) -> Result:
             found += hits
             if len(found) == req.limit:
                 scanned += offset - hits[-1].start
-                more = (index, hits[-1].start)
-                return Result(found, more if has_before(ends, *more) else None, scanned)
+                more = (index, hits[-1].start)  # (the next request takes it from here)
+                return Result(found, more if older(ends, *more)[1] > 0 else None, scanned)
             scanned += offset - start
             index, offset = older(ends, index, start)
             now = time.monotonic()
             block = _next_block(block, now - tick, req.block_min)
             if scanned >= req.budget_bytes or now - began >= req.budget_seconds:
-                return Result(found, (index, offset) if has_before(ends, index, offset) else None, scanned)
+                return Result(found, (index, offset) if offset > 0 else None, scanned)
         return Result(found, None, scanned)
     finally:
         buffer.done()

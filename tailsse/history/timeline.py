@@ -138,14 +138,7 @@ class Timeline:
 
     def older(self, place: Place) -> Place:
         """The same boundary, moved back into the previous file when at a file's start."""
-        index, offset = place.index, place.offset
-        while offset == 0 and index > 0:
-            index -= 1
-            offset = self.parts[index].end
-        return Place(index, offset)
-
-    def has_before(self, place: Place) -> bool:
-        return place.offset > 0 or any(part.end > 0 for part in self.parts[: place.index])
+        return Place(*older(tuple(part.end for part in self.parts), place.index, place.offset))
 
     def _has_after(self, place: Place) -> bool:
         part = self.parts[place.index]
@@ -181,7 +174,7 @@ class Timeline:
             found.append(lines)
             have += len(lines)
             at = self.older(Place(at.index, start))
-        return [line for block in reversed(found) for line in block], self.has_before(at)
+        return [line for block in reversed(found) for line in block], at.offset > 0
 
     def after(self, place: Place, count: int) -> tuple[list[HistoryLine], bool]:
         """Up to ``count`` lines after ``place``, oldest first; and whether more follow before the head."""
@@ -216,6 +209,16 @@ class Timeline:
             f"{seg.ino:x}-", found.end, seg.fingerprint(found.end), data, False, self.max_line
         )
         return TimeFound(line, found.seconds)
+
+
+def older(ends: tuple[int, ...], index: int, offset: int) -> tuple[int, int]:
+    """A boundary (an ``offset`` in the ``index``-th of files read up to ``ends``), moved back
+    into the previous file while at a file's start: its offset is 0 only when nothing is
+    before it."""
+    while offset == 0 and index > 0:
+        index -= 1
+        offset = ends[index]
+    return index, offset
 
 
 def history_line(prefix: str, end: int, check: int, data: bytes, piece: bool, max_line: int) -> HistoryLine:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable
 
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.web import RequestHandler
@@ -25,15 +26,18 @@ _NOTSENT_AT, _BYTES_SENT_AT, _INFO_SIZE = 144, 200, 216
 class ChunkOut:
     """A handler's connection, lent to a scanner for one chunk of its answer (a MatchesOut)."""
 
-    def __init__(self, handler: RequestHandler, stream: IOStream, head: bytes) -> None:
+    def __init__(
+        self, handler: RequestHandler, stream: IOStream, head: bytes, headers: Callable[[], None]
+    ) -> None:
         self.handler = handler
         self.stream = stream
         self.head = head  # what comes before the chunk
+        self.headers = headers  # sets the answer's headers, which go out when it opens
         self.opened = False
         self._mark: int | None = None  # bytes handed to the socket when it was lent
 
     @classmethod
-    def offer(cls, handler: RequestHandler, head: bytes) -> ChunkOut | None:
+    def offer(cls, handler: RequestHandler, head: bytes, headers: Callable[[], None]) -> ChunkOut | None:
         """One for this request, where a plain socket and a chunked answer allow it (not
         over TLS, which only this process can speak; not to HTTP/1.0, nor for HEAD)."""
         request = handler.request
@@ -42,7 +46,7 @@ class ChunkOut:
             return None
         if request.version != "HTTP/1.1" or request.method != "GET":
             return None
-        return cls(handler, stream, head)
+        return cls(handler, stream, head, headers)
 
     def fileno(self) -> int:
         assert self.stream.socket is not None
@@ -50,6 +54,7 @@ class ChunkOut:
 
     async def open(self) -> None:
         self._cork(True)
+        self.headers()
         self.handler.write(self.head)
         self.opened = True
         try:

@@ -196,8 +196,8 @@ class SearchHandler(HistoryHandler):
         query = Query(self.get_query_argument("q", ""), regex=self.flag("regex"), case=self.flag("case"))
         before = self.get_query_argument("before", None)
         limit = self.integer("limit", 100, MAX_MATCHES)
-        self._json_headers()
-        out = ChunkOut.offer(self, MATCHES_HEAD)
+        # The headers are set once: by the ChunkOut when it opens, or by send_json.
+        out = ChunkOut.offer(self, MATCHES_HEAD, self._json_headers)
         try:
             page = await history.search(query, None if before in (None, "end") else before, limit, out)
         except AnswerCut:
