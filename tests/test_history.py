@@ -15,9 +15,11 @@ from dataclasses import replace
 import pytest
 
 from tailsse.history import scanner, search
+from tailsse.history.local import FileHistory
 from tailsse.history.query import Query, QueryError
 from tailsse.history.timestamps import line_time, parse_time
 from tailsse.webapp.base import PIECE, BaseHandler
+from tailsse.webapp.direct import ChunkOut
 from tests.conftest import TEST_CONFIG, append, open_stream
 
 
@@ -297,6 +299,59 @@ async def test_live_lines_keep_flowing_while_a_search_runs(http_server_client, l
     assert max(gaps) < 0.02, max(gaps)
     # The scanning was done by the scanner process (RE2 on 20 MB takes tens of ms of CPU).
     assert scanner_cpu >= 0.02, scanner_cpu
+
+
+async def test_io_that_comes_during_a_search_step_goes_before_the_next_step(
+    http_server_client, log_file, monkeypatch
+):
+    """A live line's write wakes the loop while a search request is on it: the loop handles
+    that before the request's next step (opening the timeline, then looking up the place
+    and asking the scanner; the scanner's answer, then finishing)."""
+    append(log_file, numbered("find me", 0, 30))
+    await caught_up(http_server_client, "find me 29")
+    loop = asyncio.get_running_loop()
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    order: list[str] = []
+
+    def woken() -> None:
+        ours.recv(16)
+        order.append("io")
+
+    loop.add_reader(ours.fileno(), woken)
+    opened, placed, run = FileHistory._timeline, FileHistory._place, scanner.scanners.run
+    finished = ChunkOut.finish
+
+    def timeline(self):
+        theirs.send(b"x")  # ready now: handled at the loop's next turn
+        return opened(self)
+
+    def place(self, timeline, event_id):
+        order.append("place")
+        return placed(self, timeline, event_id)
+
+    async def scanned(fds, req):
+        answer = await run(fds, req)
+        theirs.send(b"x")
+        return answer
+
+    def finish(self, rest):
+        order.append("finish")
+        return finished(self, rest)
+
+    monkeypatch.setattr(FileHistory, "_timeline", timeline)
+    monkeypatch.setattr(FileHistory, "_place", place)
+    monkeypatch.setattr(scanner.scanners, "run", scanned)
+    monkeypatch.setattr(ChunkOut, "finish", finish)
+    try:
+        first = await get(http_server_client, "/api/search/app.log?q=me+2&limit=3")
+        page = await get(http_server_client, f"/api/search/app.log?q=me+1&limit=3&before={first['next']}")
+    finally:
+        loop.remove_reader(ours.fileno())
+        ours.close()
+        theirs.close()
+    assert texts(page["matches"]) == ["find me 19", "find me 18", "find me 17"]
+    assert order == ["io", "io", "finish", "io", "place", "io", "finish"]
 
 
 async def test_a_large_answer_is_written_a_piece_at_a_time(http_server_client, log_file, monkeypatch):

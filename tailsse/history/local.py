@@ -10,6 +10,7 @@ from tailsse.history.dating import NoTimes
 from tailsse.history.query import Query
 from tailsse.history.search import search
 from tailsse.history.timeline import Place, Timeline
+from tailsse.loop import give_way
 from tailsse.sources.base import HistoryError, LinesPage, MatchesOut, SearchPage, TimeFound
 
 NO_TIMES = (
@@ -58,7 +59,12 @@ class FileHistory:
     async def search(
         self, query: Query, before: str | None, limit: int, out: MatchesOut | None = None
     ) -> SearchPage:
+        # A search is asked for again and again as a client pages through a file: between
+        # its steps on the IOLoop (reading the request, opening the timeline, asking the
+        # scanner), live lines that arrived meanwhile go first (each step is 0.1 to 0.4 ms).
+        await give_way()
         with self._timeline() as timeline:
+            await give_way()
             place = self._place(timeline, before) if before is not None else timeline.end()
             if place is None:
                 return SearchPage([], None, 0, 0)

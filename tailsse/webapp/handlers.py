@@ -10,6 +10,7 @@ from tornado.web import HTTPError, RedirectHandler
 
 from tailsse.history.query import Query, QueryError
 from tailsse.history.timestamps import iso, parse_time
+from tailsse.loop import give_way
 from tailsse.sources.base import AnswerCut, Channel, History, HistoryError, HistoryLine, RawJSON
 from tailsse.sources.merged_ids import MAX_FILES
 from tailsse.sse import encode as sse
@@ -200,6 +201,7 @@ class SearchHandler(HistoryHandler):
         out = ChunkOut.offer(self, MATCHES_HEAD, self._json_headers)
         try:
             page = await history.search(query, None if before in (None, "end") else before, limit, out)
+            await give_way()  # (live lines that came while the scanner answered go first)
         except AnswerCut:
             assert out is not None
             out.abort()  # the client sees that the answer is broken
