@@ -1,6 +1,6 @@
 """Benchmark the history API on a big log: search against grep, live latency during a search, time and lines.
 
-    .venv/bin/python bench/history.py               # 1 GiB log, 3 rounds: about 5 minutes
+    .venv/bin/python bench/history.py               # 1 GiB log, 3 rounds: about 8 minutes
     .venv/bin/python bench/history.py --quick       # 100 MiB, 1 round: about a minute
     .venv/bin/python bench/history.py --size-mb 2048 --rounds 5 --dir /var/tmp
 
@@ -14,8 +14,10 @@ round measures, baseline and tailsse taking turns:
 - the write-to-receive latency of a live stream at 200 lines/s: with nothing else
   running, with a busy loop in another process (a control: a core taken, nothing asked
   of the server), with a loop busy 5 ms and asleep 5 ms (half a core, in bursts), with
-  whole-file regex searches running back to back, and three more controls: the same
-  searches asked of a second tailsse server on the same file (what a search costs the
+  whole-file regex searches running back to back (by a client as patient as the
+  machine allows, see SEARCH_CLIENT), and four more controls: the same searches by a
+  client at the default priority, the same searches asked of a second tailsse server on
+  the same file (what a search costs the
   machine, with nothing asked of the server measured), the same searches by a client that
   does not decode the matches, and ``grep -c -E`` on the file back to back (what the
   baseline itself costs the machine); each phase with a load is paired: one live stream,
