@@ -17,12 +17,12 @@ round measures, baseline and tailsse taking turns:
   whole-file regex searches running back to back (by a client as patient as the
   machine allows, see SEARCH_CLIENT), and four more controls: the same searches by a
   client at the default priority, the same searches asked of a second tailsse server on
-  the same file (what a search costs the
-  machine, with nothing asked of the server measured), the same searches by a client that
-  does not decode the matches, and ``grep -c -E`` on the file back to back (what the
-  baseline itself costs the machine); each phase with a load is paired: one live stream,
-  the load stopped and continued every second, its p99 set against the p99 of the seconds
-  it was stopped, the verdict taken from the phases whose stopped half was calm;
+  the same file (what a search costs the machine, with nothing asked of the server
+  measured), the same searches by a client that does not decode the matches, and ``grep
+  -c -E`` on the file back to back (what the baseline itself costs the machine); each
+  phase with a load is paired: one live stream, the load stopped and continued every
+  second, its p99 set against the p99 of the seconds it was stopped, the verdict taken
+  from the phases whose stopped half was calm;
 - ``/api/time`` for random times and ``/api/lines?before=ID&count=1000`` at random ids
   in the middle of the file.
 

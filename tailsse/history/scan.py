@@ -114,7 +114,7 @@ def scan(fds: list[int], req: Request, query: Query | None = None) -> Result:
             found += hits
             if len(found) == req.limit:
                 scanned += offset - hits[-1].start
-                more = (index, hits[-1].start)  # (the next request takes it from here)
+                more = (index, hits[-1].start)
                 return Result(found, more if older(ends, *more)[1] > 0 else None, scanned)
             scanned += offset - start
             index, offset = older(ends, index, start)
