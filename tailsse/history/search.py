@@ -41,10 +41,9 @@ async def search(
     ``out``), where to continue (None: the beginning was reached) and how many bytes were
     scanned.
     """
-    parts = timeline.parts
-    fds = [part.seg.fd for part in parts]
+    fds = [part.seg.fd for part in timeline.parts]
     req = Request(
-        tuple(part.end for part in parts),
+        timeline.ends(),
         query.text,
         query.regex,
         query.case,

@@ -136,9 +136,13 @@ class Timeline:
         seg = self.parts[place.index].seg
         return Position(seg.ino, place.offset, seg.fingerprint(place.offset)).event_id(piece).decode()
 
+    def ends(self) -> tuple[int, ...]:
+        """How far each file is read."""
+        return tuple(part.end for part in self.parts)
+
     def older(self, place: Place) -> Place:
         """The same boundary, moved back into the previous file when at a file's start."""
-        return Place(*older(tuple(part.end for part in self.parts), place.index, place.offset))
+        return Place(*older(self.ends(), place.index, place.offset))
 
     def _has_after(self, place: Place) -> bool:
         part = self.parts[place.index]
