@@ -336,6 +336,29 @@ PHASES = (  # latency: key, load
     ("searching_lean_client", "search_lean"),
     ("grep_loop", "grep"),
 )
+CONTROLS = (  # the phases that explain the others: key, title in the paired rows, in the quiet ones
+    (
+        "duty_loop",
+        f"a loop busy {DUTY_MS} ms, asleep {DUTY_MS} ms",
+        f"a loop in another process is busy {DUTY_MS} ms, asleep {DUTY_MS} ms, no search",
+    ),
+    (
+        "searching_default_client",
+        "the same searches, the client at the default priority",
+        "the same searches, by a client at the default priority",
+    ),
+    (
+        "searching_elsewhere",
+        "searches of a second server",
+        "the same searches asked of a second tailsse server on the file",
+    ),
+    (
+        "searching_lean_client",
+        "a client that does not decode",
+        "the same searches, by a client that does not decode the matches",
+    ),
+    ("grep_loop", "grep -c -E back to back", "grep -c -E on the file, back to back"),
+)
 SEARCHES = (
     # key, title, grep flags, q, regex, case
     ("literal", f"literal {LITERAL!r}, case-sensitive", ["-F"], LITERAL, False, True),
@@ -456,12 +479,11 @@ def latency(
     a process of its own (the control: one core taken, as the search takes one, but
     nothing asked of the server). More controls: ``search_default``: the same searches,
     the client at the default priority; ``search_other``: the same searches, asked of a
-    second tailsse server on the same file
-    (``other_port``), so that the server measured does nothing for them: what the search
-    costs the machine, not the server; ``search_lean``: the same searches of this server by
-    a client that reads every answer whole but does not decode its matches, so that the
-    client (a browser, elsewhere as a rule) takes less of the 2 cores; ``grep``: ``grep -c
-    -E`` on the file, back to back; ``duty``: a loop in a process of its own that is busy
+    second tailsse server on the same file (``other_port``), so that the server measured
+    does nothing for them: what the search costs the machine, not the server;
+    ``search_lean``: the same searches of this server by a client that reads every answer
+    whole but does not decode its matches, so that the client (a browser, elsewhere as a
+    rule) takes less of the 2 cores; ``grep``: ``grep -c -E`` on the file, back to back; ``duty``: a loop in a process of its own that is busy
     for DUTY_MS, then sleeps as long (half a core, taken in bursts, as a search takes it,
     and nothing asked of the server either).
 
@@ -573,8 +595,8 @@ def _latency_ms(values_ns: list[float]) -> dict[str, float]:
 # task finish its slice first. So it runs as the machine's most patient process: nice 19,
 # in a session of its own at nice 19 (as the server's own scanner runs), asking for the
 # longest slice Linux grants (sched_attr.sched_runtime, 100 ms, read by Linux 6.12 and
-# later), which lets a woken task with a shorter one take the core at once. It still
-# gets every cycle the others leave. The phase "searching_default_client" runs the same
+# later), which lets a woken task with a shorter one take the core sooner. It still
+# gets the cycles the others leave. The phase "searching_default_client" runs the same
 # searches with the client at the default priority, and is reported beside the others.
 SEARCH_CLIENT = "nice 19, in a session of its own at nice 19, with a 100 ms slice"
 SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}  # the system call's number
@@ -724,13 +746,7 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     out["latency_busy_loop_p99_ratio_quiet"] = med(
         [r["latency"]["busy_loop"]["p99_ms"] / r["latency"]["idle"]["p99_ms"] for r in quiet]
     )
-    for key in (
-        "duty_loop",
-        "searching_default_client",
-        "searching_elsewhere",
-        "searching_lean_client",
-        "grep_loop",
-    ):
+    for key, *_ in CONTROLS:
         out[f"latency_{key}_p99_ratio_quiet"] = med(
             [
                 r["latency"][key]["p99_ms"] / r["latency"]["idle"]["p99_ms"]
@@ -852,14 +868,7 @@ def markdown(report: dict[str, Any]) -> str:
                 "no calm phase: cannot tell" if calm is None else _met(calm <= 2.0),
             )
         )
-        for key, what in (
-            ("busy_loop", "a busy loop"),
-            ("duty_loop", f"a loop busy {DUTY_MS} ms, asleep {DUTY_MS} ms"),
-            ("searching_default_client", "the same searches, the client at the default priority"),
-            ("searching_elsewhere", "searches of a second server"),
-            ("searching_lean_client", "a client that does not decode"),
-            ("grep_loop", "grep -c -E back to back"),
-        ):
+        for key, what, _ in (("busy_loop", "a busy loop", ""), *CONTROLS):
             if f"latency_{key}_p99_ratio_paired" in s:
                 c = s[f"latency_{key}"]
                 rows.append(
@@ -882,13 +891,7 @@ def markdown(report: dict[str, Any]) -> str:
             "",
         )
     )
-    for key, what in (
-        ("duty_loop", f"a loop in another process is busy {DUTY_MS} ms, asleep {DUTY_MS} ms, no search"),
-        ("searching_default_client", "the same searches, by a client at the default priority"),
-        ("searching_elsewhere", "the same searches asked of a second tailsse server on the file"),
-        ("searching_lean_client", "the same searches, by a client that does not decode the matches"),
-        ("grep_loop", "grep -c -E on the file, back to back"),
-    ):
+    for key, _, what in CONTROLS:
         if f"latency_{key}" not in s or s.get(f"latency_{key}_p99_ratio_quiet") is None:
             continue
         c = s[f"latency_{key}"]

@@ -10,8 +10,7 @@ async def give_way() -> None:
 
     One ``sleep(0)`` is not enough: asyncio runs what was scheduled before it polls, so
     the rest of this task would still run before the I/O that the poll finds. The second
-    one is scheduled by then, after that I/O's callbacks. Each costs a turn of the loop,
-    some tens of microseconds.
+    one is scheduled by then, after that I/O's callbacks. Each costs a turn of the loop.
     """
     await asyncio.sleep(0)
     await asyncio.sleep(0)
