@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import pickle
 import signal
@@ -13,6 +14,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from tornado.log import access_log
 
 from tailsse.history import scanner, search
 from tailsse.history.local import FileHistory
@@ -302,11 +304,13 @@ async def test_live_lines_keep_flowing_while_a_search_runs(http_server_client, l
 
 
 async def test_io_that_comes_during_a_search_step_goes_before_the_next_step(
-    http_server_client, log_file, monkeypatch
+    http_server_client, app, log_file, monkeypatch, caplog
 ):
     """A live line's write wakes the loop while a search request is on it: the loop handles
-    that before the request's next step (opening the timeline, then looking up the place
-    and asking the scanner; the scanner's answer, then finishing)."""
+    that before the request's next step (bringing the head up to date; opening the
+    timeline; looking up the place, sending the answer's head and asking the scanner; the
+    scanner's answer; finishing the answer; writing the access log and sending its end)."""
+    caplog.set_level(logging.INFO, logger=access_log.name)
     append(log_file, numbered("find me", 0, 30))
     await caught_up(http_server_client, "find me 29")
     loop = asyncio.get_running_loop()
@@ -318,40 +322,68 @@ async def test_io_that_comes_during_a_search_step_goes_before_the_next_step(
         ours.recv(16)
         order.append("io")
 
-    loop.add_reader(ours.fileno(), woken)
-    opened, placed, run = FileHistory._timeline, FileHistory._place, scanner.scanners.run
-    finished = ChunkOut.finish
-
-    def timeline(self):
+    def step(name: str) -> None:
+        order.append(name)
         theirs.send(b"x")  # ready now: handled at the loop's next turn
-        return opened(self)
+
+    loop.add_reader(ours.fileno(), woken)
+    history = app.catalog.channels["app.log"].history
+    refreshed, opened, placed = history.refresh, FileHistory._timeline, FileHistory._place
+    run, finished, corked, logged = scanner.scanners.run, ChunkOut.finish, ChunkOut._cork, access_log.log
+
+    def refresh():
+        step("refresh")
+        return refreshed()
+
+    def timeline(self, *args, **kwargs):
+        step("timeline")
+        return opened(self, *args, **kwargs)
 
     def place(self, timeline, event_id):
-        order.append("place")
+        step("place")
         return placed(self, timeline, event_id)
 
     async def scanned(fds, req):
         answer = await run(fds, req)
-        theirs.send(b"x")
+        step("scanned")
         return answer
 
     def finish(self, rest):
-        order.append("finish")
+        step("finish")
         return finished(self, rest)
 
+    def cork(self, on):
+        if not on:
+            step("sent")
+        return corked(self, on)
+
+    def log(level, msg, *args):
+        if " /api/search/" in msg % args:
+            step("logged")
+        return logged(level, msg, *args)
+
+    monkeypatch.setattr(history, "refresh", refresh)
     monkeypatch.setattr(FileHistory, "_timeline", timeline)
     monkeypatch.setattr(FileHistory, "_place", place)
     monkeypatch.setattr(scanner.scanners, "run", scanned)
     monkeypatch.setattr(ChunkOut, "finish", finish)
+    monkeypatch.setattr(ChunkOut, "_cork", cork)
+    monkeypatch.setattr(access_log, "log", log)
     try:
         first = await get(http_server_client, "/api/search/app.log?q=me+2&limit=3")
+        del order[:]
         page = await get(http_server_client, f"/api/search/app.log?q=me+1&limit=3&before={first['next']}")
+        deadline = time.monotonic() + 5
+        while not ("logged" in order and order[-1] == "io") and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
     finally:
         loop.remove_reader(ours.fileno())
         ours.close()
         theirs.close()
     assert texts(page["matches"]) == ["find me 19", "find me 18", "find me 17"]
-    assert order == ["io", "io", "finish", "io", "place", "io", "finish"]
+    steps = ["refresh", "timeline", "place", "scanned", "finish"]
+    # (the access log line and the answer's end go out in one turn, after that I/O too)
+    assert order == [*(x for name in steps for x in (name, "io")), "logged", "sent", "io"]
 
 
 async def test_a_large_answer_is_written_a_piece_at_a_time(http_server_client, log_file, monkeypatch):

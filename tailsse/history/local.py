@@ -28,10 +28,11 @@ class FileHistory:
         self.max_line = max_line
         self.chunk = chunk
 
-    def _timeline(self) -> Timeline:
+    def _timeline(self, refresh: bool = True) -> Timeline:
         """The generations still on disk and the file up to the head, for one request."""
         fol = self.follower
-        self.refresh()  # the head as it is now
+        if refresh:
+            self.refresh()  # the head as it is now
         queued = frozenset(seg.ino for seg in fol.queue)  # rotated away, not yet read
         return Timeline(fol.path, fol.segment, fol.pos, self.max_line, self.chunk, skip=queued)
 
@@ -60,10 +61,13 @@ class FileHistory:
         self, query: Query, before: str | None, limit: int, out: MatchesOut | None = None
     ) -> SearchPage:
         # A search is asked for again and again as a client pages through a file: between
-        # its steps on the IOLoop (reading the request, opening the timeline, asking the
-        # scanner), live lines that arrived meanwhile go first (each step is 0.1 to 0.4 ms).
+        # its steps on the IOLoop (reading the request, bringing the head up to date,
+        # opening the timeline, asking the scanner, finishing, logging), live lines that
+        # arrived meanwhile go first (each step is 0.1 to 0.35 ms).
         await give_way()
-        with self._timeline() as timeline:
+        self.refresh()
+        await give_way()
+        with self._timeline(refresh=False) as timeline:
             await give_way()
             place = self._place(timeline, before) if before is not None else timeline.end()
             if place is None:

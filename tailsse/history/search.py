@@ -19,6 +19,7 @@ from tailsse.history import scanner
 from tailsse.history.query import Query
 from tailsse.history.scan import BLOCK_MIN, Answer, Request, answer
 from tailsse.history.timeline import Place, Timeline
+from tailsse.loop import give_way
 from tailsse.sources.base import AnswerCut, MatchesOut, RawJSON
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ async def search(
             result = await scanner.scanners.run(fds, req)
         else:
             await out.open()
+            await give_way()
             result = await scanner.scanners.run([*fds, out.fileno()], replace(req, out=True))
     except scanner.ClientGone as exc:
         raise AnswerCut(str(exc)) from exc

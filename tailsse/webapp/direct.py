@@ -17,6 +17,7 @@ from collections.abc import Callable
 from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
 from tornado.web import RequestHandler
 
+from tailsse.loop import give_way
 from tailsse.sources.base import AnswerCut
 
 # struct tcp_info: tcpi_notsent_bytes (u32), then tcpi_bytes_sent and tcpi_bytes_retrans (u64)
@@ -81,9 +82,10 @@ class ChunkOut:
         sent, again = struct.unpack_from("QQ", info, _BYTES_SENT_AT)
         return int(sent - again + waiting)
 
-    def finish(self, tail: bytes) -> None:
+    async def finish(self, tail: bytes) -> None:
         """The rest of the answer, and the answer sent."""
         self.handler.finish(tail)
+        await give_way()
         self._cork(False)
 
     def _cork(self, on: bool) -> None:

@@ -226,7 +226,7 @@ class SearchHandler(HistoryHandler):
         # the rest of the same document.
         document = dumps(body)
         assert document.startswith(MATCHES_HEAD)
-        out.finish(document[len(MATCHES_HEAD) :])
+        await out.finish(document[len(MATCHES_HEAD) :])
         return None
 
 
