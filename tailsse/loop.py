@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 
 async def give_way() -> None:
@@ -14,3 +15,10 @@ async def give_way() -> None:
     """
     await asyncio.sleep(0)
     await asyncio.sleep(0)
+
+
+def after_io(callback: Callable[..., object], *args: object) -> None:
+    """Run ``callback(*args)`` as a step of its own, after the I/O that is ready by then
+    (two hops, for the reason :func:`give_way` gives)."""
+    loop = asyncio.get_running_loop()
+    loop.call_soon(loop.call_soon, callback, *args)

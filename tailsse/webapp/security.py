@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import os
@@ -14,6 +13,7 @@ from tornado.httputil import HTTPServerRequest
 from tornado.web import HTTPError, RequestHandler, StaticFileHandler
 
 from tailsse.config import Config
+from tailsse.loop import after_io
 
 access_log = logging.getLogger("tornado.access")
 
@@ -53,11 +53,8 @@ def log_request(handler: RequestHandler) -> None:
         level = logging.ERROR
     if access_log.isEnabledFor(level):
         elapsed = 1000.0 * handler.request.request_time()
-        # Written as a step of its own, after the I/O that is ready by then (as give_way
-        # does it: the second call_soon comes after the callbacks of the loop's next poll).
-        line = (level, "%d %s %.2fms", status, request_summary(handler), elapsed)
-        loop = asyncio.get_running_loop()
-        loop.call_soon(loop.call_soon, access_log.log, *line)
+        # Written as a step of its own, after the I/O that is ready by then.
+        after_io(access_log.log, level, "%d %s %.2fms", status, request_summary(handler), elapsed)
 
 
 class HideMalformed(logging.Filter):
